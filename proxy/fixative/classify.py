@@ -1,0 +1,21 @@
+"""The pure classifier: facts in, a Decision with reasons out. No I/O."""
+
+from __future__ import annotations
+
+from .facts import Facts
+from .rules.ruleset import RuleSet
+from .signals import collect_signals
+from .verdict import Decision
+
+
+class Classifier:
+    """Applies signals and rule packs to one request's facts."""
+
+    def __init__(self, rules: RuleSet):
+        self.rules = rules
+
+    def classify(self, facts: Facts, extra_signals: dict[str, str] | None = None) -> Decision:
+        signals = collect_signals(facts)
+        if extra_signals:
+            signals.update(extra_signals)
+        return self.rules.evaluate(facts, signals)

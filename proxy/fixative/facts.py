@@ -1,0 +1,76 @@
+"""Facts: what one request says, normalised once, for the pure classifier."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from functools import cached_property
+
+PAGE = "page"
+IMAGE = "image"
+OTHER = "other"
+KINDS = (PAGE, IMAGE, OTHER)
+
+IMAGE_EXTENSIONS = frozenset(
+    ".jpg .jpeg .jpe .jfif .png .apng .webp .gif .avif .bmp .tif .tiff .svg .ico .heic .heif .jxl"
+    .split()
+)
+PAGE_EXTENSIONS = frozenset(".html .htm .xhtml .php .asp .aspx .jsp .shtml".split())
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One request as the classifier sees it.
+
+    headers keeps the client's order and casing; header() looks up case-insensitively.
+    """
+
+    ip: str
+    user_agent: str | None
+    path: str = "/"
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    secure: bool = False
+    time: float = 0.0
+    kind: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", resource_kind(self.path, self.header("accept")))
+
+    @cached_property
+    def _header_map(self) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for name, value in self.headers:
+            key = name.lower()
+            merged[key] = f"{merged[key]}, {value}" if key in merged else value
+        return merged
+
+    def header(self, name: str) -> str | None:
+        """The header's value (repeated headers joined by ', '), or None if absent."""
+        return self._header_map.get(name.lower())
+
+
+def resource_kind(path: str, accept: str | None = None) -> str:
+    """Guess page, image or other from the path's extension, then the Accept header."""
+    clean = path.split("?", 1)[0].split("#", 1)[0]
+    ext = posixpath.splitext(clean)[1].lower()
+    if ext in IMAGE_EXTENSIONS:
+        return IMAGE
+    if ext in PAGE_EXTENSIONS or clean.endswith("/") or not ext:
+        if accept and accept.startswith("image/"):
+            return IMAGE
+        return PAGE
+    return OTHER
+
+
+def kind_of_content_type(content_type: str | None) -> str | None:
+    """page, image or other from a response Content-Type; None when there is none."""
+    if not content_type:
+        return None
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime.startswith("image/"):
+        return IMAGE
+    if mime in ("text/html", "application/xhtml+xml"):
+        return PAGE
+    return OTHER

@@ -1,0 +1,1 @@
+"""Rule packs: YAML files of rules that match facts and signals and weigh or decide."""

@@ -1,0 +1,259 @@
+"""Matcher kinds: the `match:` keys a rule may use.
+
+Each kind declares its YAML key, documents itself in its docstring (the rules
+reference is generated from these), compiles its YAML value once, raising
+ValueError with a readable problem, and then tests facts cheaply. All matchers
+of a rule must match; a list value matches when any of its items does.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..facts import KINDS, Facts
+from ..ipset import IPSet
+
+Signals = Mapping[str, str]
+Test = Callable[[Facts, Signals], bool]
+
+
+def _strings(value: Any, what: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"expected {what} or a non-empty list of them")
+    out = []
+    for item in value:
+        if not isinstance(item, (str, int, float)) or isinstance(item, bool) or str(item) == "":
+            raise ValueError(f"expected {what}, got {item!r}")
+        out.append(str(item))
+    return out
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as e:
+        raise ValueError(f"invalid regular expression {pattern!r}: {e}") from None
+
+
+class UserAgent:
+    """`user_agent: [GPTBot, CCBot]` — the User-Agent contains one of these substrings (any case)."""
+
+    key = "user_agent"
+    on_user_agent = True
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        tokens = tuple(t.lower() for t in _strings(value, "a user-agent substring"))
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            ua = (facts.user_agent or "").lower()
+            return any(t in ua for t in tokens)
+
+        return test
+
+
+class UserAgentRegex:
+    """`user_agent_regex: 'Headless(Chrome|Shell)'` — a regular expression (any case) found in the User-Agent."""
+
+    key = "user_agent_regex"
+    on_user_agent = True
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        patterns = _strings(value, "a regular expression")
+        combined = _regex("|".join(f"(?:{p})" for p in patterns)) if len(patterns) > 1 else None
+        for p in patterns:
+            _regex(p)
+        pattern = combined or _regex(patterns[0])
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return pattern.search(facts.user_agent or "") is not None
+
+        return test
+
+
+class UserAgentMissing:
+    """`user_agent_missing: true` — the request has no User-Agent, or an empty one."""
+
+    key = "user_agent_missing"
+    on_user_agent = True
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return (not (facts.user_agent or "").strip()) == value
+
+        return test
+
+
+class Ip:
+    """`ip: [192.0.2.0/24, 2001:db8::/32]` — the client address is in one of these ranges."""
+
+    key = "ip"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        nets = IPSet(_strings(value, "an IP address or CIDR range"))
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return facts.ip in nets
+
+        return test
+
+
+class NotIp:
+    """`not_ip: [66.249.64.0/19]` — the client address is in none of these ranges (e.g. a fake Googlebot)."""
+
+    key = "not_ip"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        nets = IPSet(_strings(value, "an IP address or CIDR range"))
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return facts.ip not in nets
+
+        return test
+
+
+class Path:
+    """`path: ['/images/full/*', '*.zip']` — the path (without query) matches one of these glob patterns."""
+
+    key = "path"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        globs = _strings(value, "a path glob such as /images/*")
+        pattern = re.compile("|".join(fnmatch.translate(g) for g in globs))
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return pattern.match(facts.path.split("?", 1)[0]) is not None
+
+        return test
+
+
+class PathRegex:
+    """`path_regex: '^/(wp-admin|xmlrpc)'` — a regular expression found in the path (with query)."""
+
+    key = "path_regex"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        patterns = _strings(value, "a regular expression")
+        compiled = [_regex(p) for p in patterns]
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return any(p.search(facts.path) for p in compiled)
+
+        return test
+
+
+class Method:
+    """`method: [POST, PUT]` — the request method is one of these."""
+
+    key = "method"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        methods = frozenset(m.upper() for m in _strings(value, "an HTTP method"))
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return facts.method.upper() in methods
+
+        return test
+
+
+class Kind:
+    """`kind: [image]` — the resource kind is one of page, image, other."""
+
+    key = "kind"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        kinds = _strings(value, "a resource kind")
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown kind {unknown[0]!r}; use one of {', '.join(KINDS)}")
+        wanted = frozenset(kinds)
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return facts.kind in wanted
+
+        return test
+
+
+class Header:
+    """`header: {Accept-Language: '^$'}` — each named header is present and matches its regular expression."""
+
+    key = "header"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        if not isinstance(value, dict) or not value:
+            raise ValueError("expected a mapping of header name to regular expression")
+        checks = [(str(name), _regex(str(pattern))) for name, pattern in value.items()]
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            for name, pattern in checks:
+                got = facts.header(name)
+                if got is None or not pattern.search(got):
+                    return False
+            return True
+
+        return test
+
+
+class HeaderAbsent:
+    """`header_absent: [Accept-Language, Accept]` — none of these headers is present."""
+
+    key = "header_absent"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        names = _strings(value, "a header name")
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return all(facts.header(n) is None for n in names)
+
+        return test
+
+
+class Signal:
+    """`signal: [ua.not_a_browser]` — one of these named signals fired for the request (see the signals reference)."""
+
+    key = "signal"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        names = _strings(value, "a signal name")
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return any(n in signals for n in names)
+
+        return test
+
+
+MATCHERS: dict[str, Any] = {
+    m.key: m
+    for m in (
+        UserAgent, UserAgentRegex, UserAgentMissing, Ip, NotIp, Path, PathRegex,
+        Method, Kind, Header, HeaderAbsent, Signal,
+    )
+}

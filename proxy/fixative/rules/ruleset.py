@@ -1,0 +1,115 @@
+"""Compiled rules and the fixed evaluation order that turns them into a Decision.
+
+Order (documented in rules/README.md): rules are taken in pack order, then file
+order. The first decisive rule that matches decides (allow → human, deny →
+scraper). Weight rules that match all add to the score; if nothing decided,
+the score against the thresholds gives the verdict. Every matching rule is a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..facts import Facts
+from ..verdict import HUMAN, SCRAPER, SUSPECT, Decision, Reason
+from .matchers import Test
+
+ACTIONS = {"allow": HUMAN, "deny": SCRAPER}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One compiled rule of a pack."""
+
+    pack: str
+    id: str
+    description: str
+    ua_tests: tuple[Test, ...]
+    other_tests: tuple[Test, ...]
+    weight: int = 0
+    action: str | None = None
+    tags: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
+    user_agents: tuple[str, ...] = ()  # plain substrings, for robots.txt and exports
+    line: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.pack}/{self.id}"
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    """A pack's metadata as written in its `pack:` block."""
+
+    name: str
+    version: str
+    description: str
+    licence: str
+    source: str
+    path: str
+    rule_count: int = 0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    suspect: int = 30
+    scraper: int = 70
+
+
+@dataclass
+class RuleSet:
+    """Every loaded rule in evaluation order, with thresholds."""
+
+    rules: Sequence[Rule]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    packs: Sequence[PackInfo] = ()
+
+    def __post_init__(self) -> None:
+        # Browsers send few distinct User-Agents: cache which rules survive the
+        # UA tests so the hot path only runs the cheap remaining matchers.
+        self._ua_candidates = lru_cache(maxsize=4096)(self._compute_ua_candidates)
+
+    def _compute_ua_candidates(self, user_agent: str | None) -> tuple[Rule, ...]:
+        probe = Facts(ip="", user_agent=user_agent, kind="other")
+        return tuple(r for r in self.rules if all(t(probe, {}) for t in r.ua_tests))
+
+    def evaluate(self, facts: Facts, signals: Mapping[str, str]) -> Decision:
+        """Apply every rule to the facts and signals; return the verdict with its reasons."""
+        reasons: list[Reason] = []
+        decided: Reason | None = None
+        score = 0
+        for rule in self._ua_candidates(facts.user_agent):
+            if not all(t(facts, signals) for t in rule.other_tests):
+                continue
+            reason = Reason(rule.pack, rule.id, _explain(rule, signals), rule.weight, rule.action)
+            reasons.append(reason)
+            if rule.action:
+                decided = decided or reason
+            else:
+                score += rule.weight
+        if decided is not None:
+            verdict = ACTIONS[decided.action or ""]
+        elif score >= self.thresholds.scraper:
+            verdict = SCRAPER
+        elif score >= self.thresholds.suspect:
+            verdict = SUSPECT
+        else:
+            verdict = HUMAN
+        return Decision(verdict, score, tuple(reasons), decided)
+
+    def robots_tokens(self) -> list[str]:
+        """User-agent tokens of rules tagged robots:disallow, for the robots.txt group."""
+        seen: dict[str, None] = {}
+        for rule in self.rules:
+            if "robots:disallow" in rule.tags:
+                for token in rule.user_agents:
+                    seen.setdefault(token, None)
+        return list(seen)
+
+
+def _explain(rule: Rule, signals: Mapping[str, str]) -> str:
+    details = [signals[s] for s in rule.signals if signals.get(s)]
+    return f"{rule.description} ({'; '.join(details)})" if details else rule.description
