@@ -1,0 +1,1 @@
+"""Built-in demo portfolio: procedural artworks, the static site, and its origin server."""
