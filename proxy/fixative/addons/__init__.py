@@ -1,0 +1,20 @@
+"""The mitmproxy addons, composed in one ordered list.
+
+Settings owns options and the Runtime; the others share it by reference and
+talk to each other only through flow.metadata["fixative.*"].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .classify import Classify
+from .optout import OptOut
+from .record import Record
+from .settings import Settings
+from .treat import Treat
+
+
+def make_addons(settings: Settings | None = None) -> list[Any]:
+    settings = settings or Settings()
+    return [settings, Classify(settings), Treat(settings), OptOut(settings), Record(settings)]

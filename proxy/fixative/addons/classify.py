@@ -1,0 +1,79 @@
+"""Classify: turns each request into Facts and a Decision, and answers blocks early."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from mitmproxy import http
+
+from ..clientaddr import client_address
+from ..facts import IMAGE, Facts
+from ..ipset import IPSet
+from ..policy import BLOCK, TARPIT
+from ..responses import make_block_response
+from ..verdict import HUMAN
+from .settings import Settings
+
+SPECIAL_PATHS = {"/robots.txt": "robots", "/.well-known/tdmrep.json": "tdmrep"}
+CONDITIONAL = ("If-None-Match", "If-Modified-Since", "If-Range", "Range", "If-Match")
+MAX_TARPITS = 100
+
+
+def facts_from_flow(flow: http.HTTPFlow, trusted: IPSet) -> Facts:
+    """Normalise what the request says, once."""
+    req = flow.request
+    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers.fields)
+    peer = flow.client_conn.peername[0] if flow.client_conn.peername else "0.0.0.0"
+    ip = client_address(peer, headers, trusted)
+    secure = flow.client_conn.tls_established
+    if ip != peer:  # behind a trusted proxy, its X-Forwarded-Proto tells the scheme
+        secure = req.headers.get("x-forwarded-proto", "").lower() == "https"
+    return Facts(ip=ip, user_agent=req.headers.get("user-agent"), path=req.path, method=req.method,
+                 headers=headers, secure=secure, time=time.time())
+
+
+class Classify:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.tarpits = 0
+
+    def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
+        if flow.response or flow.error or not flow.live:
+            return None
+        rt = self.settings.runtime
+        if rt is None:
+            return None
+        facts = facts_from_flow(flow, rt.trusted)
+        decision = rt.classifier.classify(facts)
+        flow.metadata["fixative.facts"] = facts
+        flow.metadata["fixative.decision"] = decision
+        special = SPECIAL_PATHS.get(flow.request.path.split("?", 1)[0])
+        if special:
+            flow.metadata["fixative.special"] = special
+            return None
+        if decision.verdict == HUMAN or not rt.enforcing:
+            return None
+        early = rt.config.policy.treatment(decision.verdict, facts.kind)
+        if early in (BLOCK, TARPIT):
+            flow.metadata["fixative.treatment"] = early
+            flow.metadata["fixative.applied"] = True
+            if early == TARPIT and self.tarpits < MAX_TARPITS:
+                return self._tarpit(flow, rt.config.tarpit_seconds)
+            flow.response = make_block_response()
+        elif facts.kind == IMAGE:
+            # The treatment needs the whole body: no 304s or ranges for altered clients.
+            for name in CONDITIONAL:
+                flow.request.headers.pop(name, None)
+        return None
+
+    async def _tarpit(self, flow: http.HTTPFlow, seconds: float) -> None:
+        """Hold the request for a while before refusing it: costs a scraper time, us almost nothing."""
+        self.tarpits += 1
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self.tarpits -= 1
+        flow.response = make_block_response()

@@ -1,0 +1,46 @@
+"""Record: writes every decision to the event log, with the treatment actually given."""
+
+from __future__ import annotations
+
+import hashlib
+
+from mitmproxy import http
+
+from ..events import Event
+from ..facts import Facts
+from ..policy import ORIGINAL
+from ..verdict import Decision
+from .settings import Settings
+
+
+def client_id(facts: Facts) -> str:
+    """address + a short hash of the User-Agent: who sends requests, in the event log."""
+    digest = hashlib.blake2s((facts.user_agent or "").encode("utf-8", "replace"), digest_size=4).hexdigest()
+    return f"{facts.ip}/{digest}"
+
+
+class Record:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._record(flow, flow.response.status_code if flow.response else None)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._record(flow, None)
+
+    def _record(self, flow: http.HTTPFlow, status: int | None) -> None:
+        rt = self.settings.runtime
+        decision: Decision | None = flow.metadata.get("fixative.decision")
+        facts: Facts | None = flow.metadata.get("fixative.facts")
+        if rt is None or decision is None or facts is None or flow.metadata.get("fixative.recorded"):
+            return
+        flow.metadata["fixative.recorded"] = True
+        rt.events.record(Event(
+            ts=facts.time, client=client_id(facts), ip=facts.ip, user_agent=facts.user_agent,
+            method=facts.method, host=flow.request.pretty_host, path=facts.path[:2048],
+            kind=flow.metadata.get("fixative.kind", facts.kind), verdict=decision.verdict, score=decision.score,
+            treatment=flow.metadata.get("fixative.treatment", ORIGINAL),
+            applied=bool(flow.metadata.get("fixative.applied")), status=status,
+            reasons=tuple(str(r) for r in decision.reasons),
+        ))

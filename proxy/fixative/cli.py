@@ -1,0 +1,183 @@
+"""The `fixative` command: run, demo, explain."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import Config, ConfigError, load_config, split_listen
+from .facts import Facts
+from .rules.loader import RulePackError
+from .runtime import build_runtime
+
+EXIT_CONFIG = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_CONFIG
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except (ConfigError, RulePackError) as e:
+        print(f"fixative: cannot start, the configuration has problems:\n{_indent(str(e))}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fixative", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"fixative {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="protect a site: a reverse proxy in front of --upstream")
+    run.add_argument("--upstream", help="the site to protect, e.g. http://127.0.0.1:8000")
+    _proxy_options(run, default_listen=None)
+    run.set_defaults(handler=cmd_run)
+
+    demo = sub.add_parser("demo", help="a built-in demo gallery behind the proxy")
+    _proxy_options(demo, default_listen="127.0.0.1:8080")
+    demo.add_argument("--origin-port", type=int, default=0, help="port of the demo origin (default: any free)")
+    demo.set_defaults(handler=cmd_demo)
+
+    explain = sub.add_parser("explain", help="the verdict and reasons for one described request")
+    explain.add_argument("--ua", default=None, help="User-Agent (omit for none)")
+    explain.add_argument("--ip", default="203.0.113.7", help="client address (default 203.0.113.7)")
+    explain.add_argument("--path", default="/", help="request path (default /)")
+    explain.add_argument("--method", default="GET")
+    explain.add_argument("--header", action="append", default=[], metavar="'K: V'", help="a request header")
+    explain.add_argument("--config", type=Path, help="config file (YAML)")
+    explain.add_argument("--preset", help="rule preset: strict, balanced or permissive")
+    explain.add_argument("--json", action="store_true", help="print JSON")
+    explain.set_defaults(handler=cmd_explain)
+    return parser
+
+
+def _proxy_options(p: argparse.ArgumentParser, default_listen: str | None) -> None:
+    p.add_argument("--listen", default=default_listen, help="HOST:PORT to listen on (default 127.0.0.1:8080)")
+    p.add_argument("--config", type=Path, help="config file (YAML); see README")
+    p.add_argument("--mode", choices=["observe", "enforce"], help="observe: log only; enforce (default)")
+    p.add_argument("--trusted-proxy", action="append", default=None, metavar="CIDR",
+                   help="believe X-Forwarded-For/Forwarded from these addresses (repeatable)")
+    p.add_argument("--state-dir", type=Path, help="folder for the event log and secret (default ./fixative-state)")
+    p.add_argument("--preset", help="rule preset: strict, balanced (default) or permissive")
+
+
+def _config_from(args: argparse.Namespace, **extra: object) -> Config:
+    return load_config(
+        args.config, mode=getattr(args, "mode", None), listen=getattr(args, "listen", None),
+        state_dir=getattr(args, "state_dir", None), preset=getattr(args, "preset", None),
+        trusted_proxies=tuple(args.trusted_proxy) if getattr(args, "trusted_proxy", None) else None, **extra,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .server import serve_proxy
+
+    config = _config_from(args, upstream=args.upstream)
+    if not config.upstream:
+        raise ConfigError(["upstream: no site to protect; give --upstream http://HOST:PORT "
+                           "(or `upstream:` in the config file)"])
+    runtime = build_runtime(config)
+    host, port = split_listen(config.listen)
+
+    def announce(addrs: list[tuple[str, int]]) -> str:
+        where = ", ".join(f"http://{_url_host(h)}:{p}" for h, p in addrs) or f"{host}:{port}"
+        return (f"fixative {__version__}: protecting {config.upstream} at {where} "
+                f"({config.mode} mode, {len(runtime.rules.rules)} rules; events in {config.state_dir})")
+
+    asyncio.run(serve_proxy(runtime, config.upstream, host, port, announce))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo.origin import start_origin
+    from .demo.site import build_site, list_works
+    from .server import serve_proxy
+
+    config = _config_from(args, artist="Mara Ilves")
+    if args.state_dir is None and args.config is None:
+        config = load_config(None, **{**_overrides(config), "state_dir": Path("fixative-demo-state")})
+    runtime = build_runtime(config)
+    host, port = split_listen(config.listen)
+
+    async def main() -> None:
+        root = build_site(config.state_dir / "demo-site", artist=config.artist)
+        runner, origin_port = await start_origin(root, "127.0.0.1", args.origin_port)
+        upstream = f"http://127.0.0.1:{origin_port}"
+        work = list_works()[0]
+
+        def announce(addrs: list[tuple[str, int]]) -> str:
+            h, p = addrs[0] if addrs else (host, port)
+            return (f"Fixative demo: open http://{_url_host(h)}:{p}/ — the gallery, protected "
+                    f"({config.mode} mode).\n"
+                    f"  origin (unprotected): {upstream}/\n"
+                    f"  try: curl -s -o scraped.jpg http://{_url_host(h)}:{p}{work.full_url}\n"
+                    f"  why: fixative explain --ua 'curl/8.7.1' --path {work.full_url}\n"
+                    f"  event log: {config.state_dir / 'events.sqlite3'}   (Ctrl-C to stop)")
+
+        try:
+            await serve_proxy(runtime, upstream, host, port, announce)
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(main())
+    return 0
+
+
+def _overrides(config: Config) -> dict[str, object]:
+    return {k: getattr(config, k) for k in ("mode", "listen", "preset", "trusted_proxies", "artist")}
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .classify import Classifier
+    from .rules.presets import load_rules
+
+    config = _config_from(args)
+    rules = load_rules(config.preset, list(config.packs), config.thresholds)
+    headers = []
+    for raw in args.header:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError([f"--header {raw!r}: write it as 'Name: value'"])
+        headers.append((name.strip(), value.strip()))
+    if args.ua is not None:
+        headers.insert(0, ("User-Agent", args.ua))
+    facts = Facts(ip=args.ip, user_agent=args.ua, path=args.path, method=args.method.upper(),
+                  headers=tuple(headers))
+    decision = Classifier(rules).classify(facts)
+    treatment = config.policy.treatment(decision.verdict, facts.kind)
+    if args.json:
+        print(json.dumps({**decision.as_dict(), "kind": facts.kind, "treatment": treatment,
+                          "mode": config.mode}, indent=2))
+        return 0
+    print(f"verdict: {decision.verdict} (score {decision.score}; suspect at {rules.thresholds.suspect}, "
+          f"scraper at {rules.thresholds.scraper})")
+    if decision.decided_by:
+        print(f"decided by: {decision.decided_by.name} ({decision.decided_by.action})")
+    print(f"treatment: {treatment} for this {facts.kind} ({config.mode} mode)")
+    print("reasons:" if decision.reasons else "reasons: none (no rule matched)")
+    for reason in decision.reasons:
+        print(f"  {reason}")
+    return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

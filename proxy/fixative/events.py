@@ -1,0 +1,187 @@
+"""The event log: every decision, in SQLite (WAL) in the state dir, with bounded retention.
+
+Writes never block the proxy: events go to a bounded queue that a writer thread
+commits in batches. If the queue is full the event is counted as dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    client TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    user_agent TEXT,
+    method TEXT NOT NULL,
+    host TEXT,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    treatment TEXT NOT NULL,
+    applied INTEGER NOT NULL,
+    status INTEGER,
+    reasons TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE INDEX IF NOT EXISTS events_verdict_ts ON events (verdict, ts);
+"""
+COLUMNS = ("ts", "client", "ip", "user_agent", "method", "host", "path", "kind", "verdict", "score",
+           "treatment", "applied", "status", "reasons")
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One decision as recorded. `applied` is False in observe mode (original served)."""
+
+    ts: float
+    client: str
+    ip: str
+    user_agent: str | None
+    method: str
+    host: str | None
+    path: str
+    kind: str
+    verdict: str
+    score: int
+    treatment: str
+    applied: bool
+    status: int | None
+    reasons: tuple[str, ...]
+
+    def row(self) -> tuple[Any, ...]:
+        values = asdict(self)
+        values["reasons"] = json.dumps(list(self.reasons))
+        values["applied"] = int(self.applied)
+        return tuple(values[c] for c in COLUMNS)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the event database in WAL mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+class EventLog:
+    """Bounded, batched, threaded writer plus simple readers."""
+
+    def __init__(self, path: Path, retention_days: float = 30, max_rows: int = 1_000_000,
+                 flush_interval: float = 0.25, queue_size: int = 100_000):
+        self.path = path
+        self.retention_days = retention_days
+        self.max_rows = max_rows
+        self.flush_interval = flush_interval
+        self.dropped = 0
+        self.written = 0
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._thread: threading.Thread | None = None
+        connect(path).close()  # fail early, at start-up, if the state dir is unusable
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="fixative-events", daemon=True)
+            self._thread.start()
+
+    def record(self, event: Event) -> None:
+        """Queue one event; never blocks."""
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.dropped += 1
+
+    def close(self) -> None:
+        """Flush what is queued and stop the writer."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        conn = connect(self.path)
+        last_prune = 0.0
+        try:
+            while True:
+                batch, stop = self._take_batch()
+                if batch:
+                    self._write(conn, batch)
+                if time.time() - last_prune > 60:
+                    self._prune(conn)
+                    last_prune = time.time()
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _take_batch(self) -> tuple[list[Event], bool]:
+        batch: list[Event] = []
+        try:
+            item = self._queue.get(timeout=self.flush_interval)
+        except queue.Empty:
+            return batch, False
+        while item is not _STOP:
+            batch.append(item)
+            if len(batch) >= 2000:
+                return batch, False
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return batch, False
+        return batch, True
+
+    def _write(self, conn: sqlite3.Connection, batch: list[Event]) -> None:
+        try:
+            with conn:
+                conn.executemany(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
+                                 f"({', '.join('?' * len(COLUMNS))})", [e.row() for e in batch])
+            self.written += len(batch)
+        except sqlite3.Error as e:
+            self.dropped += len(batch)
+            log.error("could not write %d events to %s: %s", len(batch), self.path, e)
+
+    def _prune(self, conn: sqlite3.Connection) -> None:
+        cutoff = time.time() - self.retention_days * 86400
+        try:
+            with conn:
+                conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
+                conn.execute("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?",
+                             (self.max_rows,))
+        except sqlite3.Error as e:
+            log.error("could not prune the event log %s: %s", self.path, e)
+
+
+def read_events(path: Path, limit: int = 100, verdict: str | None = None) -> list[dict[str, Any]]:
+    """The most recent events, newest first."""
+    conn = connect(path)
+    try:
+        conn.row_factory = sqlite3.Row
+        sql = "SELECT * FROM events"
+        args: list[Any] = []
+        if verdict:
+            sql += " WHERE verdict = ?"
+            args.append(verdict)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        rows = [dict(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+    for row in rows:
+        row["reasons"] = json.loads(row["reasons"])
+    return rows

@@ -1,0 +1,53 @@
+"""Everything a running proxy needs, built once from a Config."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .classify import Classifier
+from .config import Config
+from .events import EventLog
+from .ipset import IPSet
+from .rules.presets import load_rules
+from .rules.ruleset import RuleSet
+from .secret import load_or_create_secret
+from .treatments.service import RenderService
+
+
+@dataclass
+class Runtime:
+    config: Config
+    rules: RuleSet
+    classifier: Classifier
+    trusted: IPSet
+    secret: bytes
+    events: EventLog
+    renderer: RenderService
+    robots_agents: list[str]
+    started: float = field(default_factory=time.time)
+
+    @property
+    def enforcing(self) -> bool:
+        return self.config.mode == "enforce"
+
+    def close(self) -> None:
+        self.events.close()
+        self.renderer.close()
+
+
+def build_runtime(config: Config) -> Runtime:
+    """Load rules, open the event log and secret; raises ConfigError or RulePackError."""
+    rules = load_rules(config.preset, list(config.packs), config.thresholds)
+    state = config.state_dir
+    state.mkdir(parents=True, exist_ok=True)
+    return Runtime(
+        config=config,
+        rules=rules,
+        classifier=Classifier(rules),
+        trusted=IPSet(config.trusted_proxies),
+        secret=load_or_create_secret(state),
+        events=EventLog(state / "events.sqlite3", config.retention_days, config.max_rows),
+        renderer=RenderService(config.image_workers, config.image_time_limit, config.cache_mb << 20),
+        robots_agents=rules.robots_tokens(),
+    )

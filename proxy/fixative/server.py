@@ -1,0 +1,54 @@
+"""Runs mitmproxy in reverse mode in front of the origin, with the Fixative addons."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from mitmproxy import ctx
+from mitmproxy.options import Options
+from mitmproxy.tools.dump import DumpMaster
+
+from .addons import make_addons
+from .addons.settings import Settings
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class Announce:
+    """Prints one line once the listening socket is up, so people and tests know where to go."""
+
+    def __init__(self, message: Callable[[list[tuple[str, int]]], str]):
+        self.message = message
+
+    def running(self) -> None:
+        proxyserver = ctx.master.addons.get("proxyserver")
+        addrs = [(a[0], a[1]) for a in proxyserver.listen_addrs()] if proxyserver else []
+        print(self.message(addrs), flush=True)
+
+
+async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
+                      announce: Callable[[list[tuple[str, int]]], str]) -> None:
+    """Run until interrupted. Large non-image bodies stream; mitmproxy's own flow dump is off."""
+    opts = Options(
+        mode=[f"reverse:{upstream}"],
+        listen_host=host,
+        listen_port=port,
+    )
+    master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+    master.options.update(stream_large_bodies="2m", connection_strategy="lazy", termlog_verbosity="warn")
+    master.addons.add(*make_addons(Settings(runtime)), Announce(announce))
+    try:
+        await master.run()
+    finally:
+        runtime.close()
+    if master.should_exit.is_set() and not proxyserver_listening(master):
+        print("fixative: the proxy could not start (see the error above); "
+              "is another program using that port? Choose another with --listen.", file=sys.stderr)
+
+
+def proxyserver_listening(master: DumpMaster) -> bool:
+    ps = master.addons.get("proxyserver")
+    return bool(ps and ps.listen_addrs())

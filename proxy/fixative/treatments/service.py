@@ -1,0 +1,104 @@
+"""Renders altered images off the event loop: bounded workers, a time limit, a byte-bounded cache.
+
+A result of None means "could not render safely" and the caller falls back to a block.
+Identical concurrent requests share one render, so a flood of scrapers on one work costs one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+log = logging.getLogger(__name__)
+
+
+class ByteLRU:
+    """An LRU cache of bytes values bounded by their total size."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+
+    def get(self, key: tuple) -> bytes | None:
+        value = self._items.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._items.move_to_end(key)
+        return value
+
+    def put(self, key: tuple, value: bytes) -> None:
+        if len(value) > self.max_bytes // 4:
+            return  # one huge item would flush everything else
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.size -= len(old)
+        self._items[key] = value
+        self.size += len(value)
+        while self.size > self.max_bytes:
+            _, evicted = self._items.popitem(last=False)
+            self.size -= len(evicted)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class RenderService:
+    """Runs image work in a small thread pool with a deadline and a cache."""
+
+    def __init__(self, workers: int = 2, time_limit: float = 10.0, cache_bytes: int = 128 << 20,
+                 max_pending: int = 64):
+        self.time_limit = time_limit
+        self.max_pending = max_pending
+        self.cache = ByteLRU(cache_bytes)
+        self.timeouts = 0
+        self.failures = 0
+        self.overloaded = 0
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fixative-image")
+        self._inflight: dict[tuple, asyncio.Future[bytes | None]] = {}
+
+    async def render(self, key: tuple, work: Callable[[], bytes]) -> bytes | None:
+        """The cached result for key, or work() run in the pool; None on failure, timeout or overload."""
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        running = self._inflight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        if len(self._inflight) >= self.max_pending:
+            self.overloaded += 1
+            return None
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            result = await self._run(work)
+            if result is not None:
+                self.cache.put(key, result)
+            future.set_result(result)
+            return result
+        finally:
+            if not future.done():
+                future.set_result(None)
+            del self._inflight[key]
+
+    async def _run(self, work: Callable[[], bytes]) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._pool, work), self.time_limit)
+        except asyncio.TimeoutError:
+            self.timeouts += 1
+            log.warning("image treatment took longer than %.1f s; serving a block instead", self.time_limit)
+        except Exception as e:  # a hostile image must never take the proxy down
+            self.failures += 1
+            log.info("image treatment failed (%s: %s); serving a block instead", type(e).__name__, e)
+        return None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
