@@ -23,4 +23,5 @@ def watermarked_image(data: bytes, config: Config) -> bytes:
     """The original downscaled, visibly marked and tagged as not for AI training."""
     info = inspect_image(data, config.max_pixels)
     return make_watermark(data, info, config.mark_text, max_side=config.watermark_max_side,
-                          quality=config.watermark_quality, opacity=config.watermark_opacity)
+                          quality=config.watermark_quality, opacity=config.watermark_opacity,
+                          artist=config.artist)
