@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from .ipset import IPSet
 
-_FORWARDED_FOR = re.compile(r'for\s*=\s*"?\[?([0-9a-fA-F:.]+)', re.IGNORECASE)
+_FOR_VALUE = re.compile(r'for\s*=\s*("[^"]*"|[^;,\s]*)', re.IGNORECASE)
 
 
 def client_address(peer: str, headers: Sequence[tuple[str, str]], trusted: IPSet) -> str:
@@ -22,21 +22,25 @@ def client_address(peer: str, headers: Sequence[tuple[str, str]], trusted: IPSet
     if not len(trusted) or peer not in trusted:
         return peer
     chain = _forwarded_chain(headers)
+    nearest = peer
     for hop in reversed(chain):
+        if hop is None:  # "unknown", "_hidden", garbage: whatever is further out was written by the client
+            return nearest
         if hop not in trusted:
             return hop
-    return chain[0] if chain else peer
+        nearest = hop
+    return nearest
 
 
-def _forwarded_chain(headers: Sequence[tuple[str, str]]) -> list[str]:
-    """Addresses from Forwarded (preferred, RFC 7239) or X-Forwarded-For, oldest first."""
+def _forwarded_chain(headers: Sequence[tuple[str, str]]) -> list[str | None]:
+    """Hops from Forwarded (preferred, RFC 7239) or X-Forwarded-For, oldest first; None where unparsable."""
     forwarded = [v for k, v in headers if k.lower() == "forwarded"]
     if forwarded:
-        found = _FORWARDED_FOR.findall(",".join(forwarded))
-        return [a for a in (_normalise(x) for x in found) if a]
+        found = [_FOR_VALUE.search(element) for element in ",".join(forwarded).split(",")]
+        return [_normalise(m.group(1)) if m else None for m in found][-64:]
     xff = [v for k, v in headers if k.lower() == "x-forwarded-for"]
     parts = ",".join(xff).split(",") if xff else []
-    return [a for a in (_normalise(p) for p in parts) if a]
+    return [_normalise(p) for p in parts if p.strip()][-64:]
 
 
 def _normalise(text: str) -> str | None:

@@ -78,6 +78,7 @@ def load_config(path: Path | None, **overrides: Any) -> Config:
     """Defaults, then the file (if given), then non-None overrides; ConfigError on any problem."""
     problems: list[str] = []
     values: dict[str, Any] = {}
+    where: dict[str, str] = {}
     source = "(defaults)"
     if path is not None:
         source = str(path)
@@ -90,8 +91,11 @@ def load_config(path: Path | None, **overrides: Any) -> Config:
         if not isinstance(doc, LineDict):
             raise ConfigError([f"{path}:1: the config file must be a mapping of settings ({', '.join(KEYS)})"])
         values = _from_file(Path(path), doc, problems)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    config = _check(Config(source=source, **values), problems)
+        where = {key: f"{path}:{doc.line_of(key)}" for key in doc}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(given)
+    where.update({k: "command line" for k in given})
+    config = _check(Config(source=source, **values), problems, where)
     if problems:
         raise ConfigError(problems)
     return config
@@ -176,28 +180,31 @@ def _number(value: Any, low: float, high: float) -> float:
     return float(value) if isinstance(value, float) else value
 
 
-def _check(config: Config, problems: list[str]) -> Config:
+def _check(config: Config, problems: list[str], where: dict[str, str]) -> Config:
+    def src_of(key: str) -> str:
+        return where.get(key, config.source)
+
     src = config.source
     if config.mode not in MODES:
-        problems.append(f"{src}: mode: {config.mode!r} is not a mode; use observe (log only) or enforce")
+        problems.append(f"{src_of('mode')}: mode: {config.mode!r} is not a mode; use observe (log only) or enforce")
     for cidr in config.trusted_proxies:
         try:
             parse_network(cidr)
         except ValueError as e:
-            problems.append(f"{src}: trusted_proxies: {e}")
+            problems.append(f"{src_of('trusted_proxies')}: trusted_proxies: {e}")
     try:
         resolve_preset(config.preset)
     except ValueError as e:
-        problems.append(f"{src}: preset: {e}")
+        problems.append(f"{src_of('preset')}: preset: {e}")
     for pack in config.packs:
         if not pack.exists():
-            problems.append(f"{src}: packs: {pack}: file not found")
+            problems.append(f"{src_of('packs')}: packs: {pack}: file not found")
     if config.upstream is not None and not config.upstream.startswith(("http://", "https://")):
-        problems.append(f"{src}: upstream: {config.upstream!r} must start with http:// or https://")
-    _check_listen(config.listen, src, problems)
+        problems.append(f"{src_of('upstream')}: upstream: {config.upstream!r} must start with http:// or https://")
+    _check_listen(config.listen, src_of("listen"), problems)
     state = Path(config.state_dir)
     if state.exists() and not os.access(state, os.W_OK):
-        problems.append(f"{src}: state_dir: {state} is not writable; choose another folder with --state-dir")
+        problems.append(f"{src_of('state_dir')}: state_dir: {state} is not writable; choose another folder with --state-dir")
     return replace(config, state_dir=state)
 
 

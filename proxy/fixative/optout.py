@@ -31,12 +31,14 @@ def merge_robots_txt(origin_text: str | None, agents: Iterable[str], extra_disal
         return base
     parts = [base.rstrip("\n")] if base.strip() else []
     tokens = [a for a in dict.fromkeys(a.strip() for a in agents) if a and "\n" not in a]
-    section = [MARKER + ": AI agents may not crawl this site (its works are not licensed for AI training)"]
-    section += [f"User-agent: {t}" for t in tokens]
-    section.append("Disallow: /")
     extra = list(extra_disallow)
+    section = [MARKER + ": AI agents may not crawl this site (its works are not licensed for AI training)"]
+    if tokens:  # a Disallow with no User-agent line would join the origin's last group
+        section += [f"User-agent: {t}" for t in tokens] + ["Disallow: /"]
     if extra:
         section += ["", "User-agent: *"] + [f"Disallow: {p}" for p in extra]
+    if len(section) == 1:
+        return base if base.endswith("\n") or not base else base + "\n"
     parts.append("\n".join(section))
     return "\n\n".join(parts) + "\n"
 

@@ -50,6 +50,6 @@ def airobots_pack(agents: Mapping[str, Mapping[str, str]], skip: Iterable[str] =
         if function and function.lower() != _UNCLEAR:
             tags.append(f"purpose:{function.rstrip('.')}")
         rules.append({"id": rid, "description": f"declares itself {token} ({who}): {function or 'AI agent'}",
-                      "action": "deny", "tags": tags, "match": {"user_agent": [token]}})
+                      "action": "deny", "tags": tags, "match": {"user_agent_token": [token]}})
     body += yaml.safe_dump({"rules": rules}, sort_keys=False, allow_unicode=True, width=100)
     return "\n".join(lines) + "\n" + body

@@ -85,10 +85,11 @@ def _rules(path: Path, pack: str, items: Any, line: int, problems: list[str]) ->
                             "description, match and weight or action")
             continue
         rule_id = str(item.get("id", f"#{index + 1}"))
-        where = f'{path}:{{line}}: rule "{rule_id}"'
+        def where(line: int, rule_id: str = rule_id) -> str:
+            return f'{path}:{line}: rule "{rule_id}"'
         before = len(problems)
         if rule_id in seen:
-            problems.append(f'{where.format(line=item.line_of("id"))}: id: duplicate '
+            problems.append(f'{where(item.line_of("id"))}: id: duplicate '
                             f"(first used on line {seen[rule_id]})")
         seen.setdefault(rule_id, item_line)
         rule = _rule(item, pack, rule_id, where, problems)
@@ -97,9 +98,9 @@ def _rules(path: Path, pack: str, items: Any, line: int, problems: list[str]) ->
     return rules
 
 
-def _rule(item: LineDict, pack: str, rule_id: str, where: str, problems: list[str]) -> Rule | None:
+def _rule(item: LineDict, pack: str, rule_id: str, where: Any, problems: list[str]) -> Rule | None:
     def problem(field: str, message: str, line: int | None = None) -> None:
-        problems.append(f"{where.format(line=line or item.line_of(field))}: {field}: {message}")
+        problems.append(f"{where(line or item.line_of(field))}: {field}: {message}")
 
     for key in item:
         if key not in RULE_FIELDS:
@@ -154,7 +155,7 @@ def _compile_match(item: LineDict, problem: Any) -> tuple[Any, Any, list[str], l
         values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         if key == "signal":
             signals.extend(str(v) for v in values)
-        if key == "user_agent":
+        if key in ("user_agent", "user_agent_token"):
             agents.extend(str(v) for v in values)
     return ua_tests, other_tests, signals, agents
 

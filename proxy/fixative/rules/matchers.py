@@ -65,11 +65,27 @@ class UserAgentRegex:
 
     @staticmethod
     def compile(value: Any) -> Test:
-        patterns = _strings(value, "a regular expression")
-        combined = _regex("|".join(f"(?:{p})" for p in patterns)) if len(patterns) > 1 else None
-        for p in patterns:
-            _regex(p)
-        pattern = combined or _regex(patterns[0])
+        compiled = [_regex(p) for p in _strings(value, "a regular expression")]
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            ua = facts.user_agent or ""
+            return any(p.search(ua) for p in compiled)
+
+        return test
+
+
+class UserAgentToken:
+    """`user_agent_token: [GPTBot, Spider]` — the User-Agent names this product token as a whole word (any case):
+    `Spider` matches `Spider/1.0` but not `Baiduspider`, so short tokens do not catch other crawlers."""
+
+    key = "user_agent_token"
+    on_user_agent = True
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        tokens = _strings(value, "a product token")
+        pattern = re.compile("|".join(rf"(?<![A-Za-z0-9]){re.escape(t)}(?![A-Za-z0-9])" for t in tokens),
+                             re.IGNORECASE)
 
         def test(facts: Facts, signals: Signals) -> bool:
             return pattern.search(facts.user_agent or "") is not None
@@ -206,6 +222,9 @@ class Header:
     def compile(value: Any) -> Test:
         if not isinstance(value, dict) or not value:
             raise ValueError("expected a mapping of header name to regular expression")
+        empty = [name for name, pattern in value.items() if pattern is None]
+        if empty:
+            raise ValueError(f"{empty[0]}: no regular expression given (use '.*' for any value)")
         checks = [(str(name), _regex(str(pattern))) for name, pattern in value.items()]
 
         def test(facts: Facts, signals: Signals) -> bool:
@@ -253,7 +272,7 @@ class Signal:
 MATCHERS: dict[str, Any] = {
     m.key: m
     for m in (
-        UserAgent, UserAgentRegex, UserAgentMissing, Ip, NotIp, Path, PathRegex,
+        UserAgent, UserAgentToken, UserAgentRegex, UserAgentMissing, Ip, NotIp, Path, PathRegex,
         Method, Kind, Header, HeaderAbsent, Signal,
     )
 }

@@ -1,0 +1,103 @@
+"""Real servers for end-to-end tests: the demo origin in a thread, Fixative as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from fixative.demo.origin import start_origin
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+CHROME_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/131.0.0.0 Safari/537.36")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OriginThread:
+    """The demo origin (aiohttp) serving `root`, on its own loop in a daemon thread."""
+
+    def __init__(self, root: Path, port: int = 0):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.runner, self.port = asyncio.run_coroutine_threadsafe(start_origin(root, "127.0.0.1", port),
+                                                                  self.loop).result(15)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(15)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+class ProxyProcess:
+    """`fixative run` (or any command that prints a ready line) as a real process on loopback."""
+
+    def __init__(self, args: list[str], ready: str, port: int, timeout: float = 30, env: dict | None = None):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.output: list[str] = []
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                line = ""
+            if line is None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("proxy did not start:\n" + "".join(self.output))
+            if ready in (line or ""):
+                break
+        self._wait_port()
+
+    def _pump(self, lines: queue.Queue[str | None]) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    def _wait_port(self) -> None:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("proxy port never opened:\n" + "".join(self.output))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start_fixative(upstream: str, state_dir: Path, *extra: str) -> ProxyProcess:
+    port = free_port()
+    args = [str(VENV_BIN / "fixative"), "run", "--upstream", upstream, "--listen", f"127.0.0.1:{port}",
+            "--state-dir", str(state_dir), *extra]
+    return ProxyProcess(args, "protecting", port)
