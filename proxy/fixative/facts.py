@@ -33,6 +33,7 @@ class Facts:
     secure: bool = False
     time: float = 0.0
     kind: str = field(default="")
+    host: str | None = None  # the Host the client asked for (not the origin's)
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -49,6 +50,22 @@ class Facts:
     def header(self, name: str) -> str | None:
         """The header's value (repeated headers joined by ', '), or None if absent."""
         return self._header_map.get(name.lower())
+
+    @property
+    def secure_context(self) -> bool:
+        """Would a browser treat this origin as secure (HTTPS, or localhost), and so send Sec-Fetch-*?"""
+        return self.secure or is_local_host(self.host)
+
+
+LOCAL_HOSTS = ("localhost", "127.", "[::1]", "::1")
+
+
+def is_local_host(host: str | None) -> bool:
+    """localhost, 127.0.0.0/8 and ::1 (with or without a port) are secure contexts even over HTTP."""
+    if not host:
+        return False
+    name = host.lower()
+    return name.startswith(LOCAL_HOSTS) or name.split(":", 1)[0].endswith(".localhost")
 
 
 def resource_kind(path: str, accept: str | None = None) -> str:

@@ -38,7 +38,9 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
         listen_port=port,
     )
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
-    master.options.update(stream_large_bodies="2m", connection_strategy="lazy", termlog_verbosity="warn")
+    # keep_host_header: so Fixative sees the client's Host; Classify gives the origin its own name.
+    master.options.update(stream_large_bodies="2m", connection_strategy="lazy", termlog_verbosity="warn",
+                          keep_host_header=True)
     master.addons.add(*make_addons(Settings(runtime)), Announce(announce))
     try:
         await master.run()

@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from mitmproxy import http
+from mitmproxy.net.http import url
 
 from ..clientaddr import client_address
 from ..facts import IMAGE, Facts
@@ -29,16 +30,32 @@ def facts_from_flow(flow: http.HTTPFlow, trusted: IPSet) -> Facts:
     peer = flow.client_conn.peername[0] if flow.client_conn.peername else "0.0.0.0"
     ip = client_address(peer, headers, trusted)
     secure = flow.client_conn.tls_established
-    if ip != peer:  # behind a trusted proxy, its X-Forwarded-Proto tells the scheme
+    host = req.headers.get("host") or req.authority or None
+    if ip != peer:  # behind a trusted proxy, its X-Forwarded-Proto/Host tell what the browser used
         secure = req.headers.get("x-forwarded-proto", "").lower() == "https"
+        host = req.headers.get("x-forwarded-host") or host
     return Facts(ip=ip, user_agent=req.headers.get("user-agent"), path=req.path, method=req.method,
-                 headers=headers, secure=secure, time=time.time())
+                 headers=headers, secure=secure, time=time.time(), host=host)
+
+
+def point_host_at_origin(flow: http.HTTPFlow) -> None:
+    """With keep_host_header on (so we could read the client's Host), send the origin its own name."""
+    req = flow.request
+    req.host_header = url.hostport(req.scheme, req.host, req.port)
 
 
 class Classify:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.tarpits = 0
+        self.rewrite_host = False
+
+    def configure(self, updated: set[str]) -> None:
+        if "keep_host_header" in updated or "fixative_pass_host" in updated:
+            # Fixative turns keep_host_header on only to see the client's Host; the origin still
+            # gets its own name unless the user asked mitmproxy to keep the Host.
+            from mitmproxy import ctx
+            self.rewrite_host = bool(ctx.options.keep_host_header) and not ctx.options.fixative_pass_host
 
     def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
         if flow.response or flow.error or not flow.live:
@@ -47,6 +64,8 @@ class Classify:
         if rt is None:
             return None
         facts = facts_from_flow(flow, rt.trusted)
+        if self.rewrite_host:
+            point_host_at_origin(flow)
         decision = rt.classifier.classify(facts)
         flow.metadata["fixative.facts"] = facts
         flow.metadata["fixative.decision"] = decision

@@ -38,7 +38,7 @@ class Record:
         flow.metadata["fixative.recorded"] = True
         rt.events.record(Event(
             ts=facts.time, client=client_id(facts), ip=facts.ip, user_agent=facts.user_agent,
-            method=facts.method, host=flow.request.pretty_host, path=facts.path[:2048],
+            method=facts.method, host=facts.host, path=facts.path[:2048],
             kind=flow.metadata.get("fixative.kind", facts.kind), verdict=decision.verdict, score=decision.score,
             treatment=flow.metadata.get("fixative.treatment", ORIGINAL),
             applied=bool(flow.metadata.get("fixative.applied")), status=status,

@@ -29,6 +29,8 @@ class Settings:
                           "Folder for the event log and secret. Default: ./fixative-state.")
         loader.add_option("fixative_trusted_proxies", Sequence[str], [],
                           "CIDRs whose X-Forwarded-For/Forwarded is believed. Default: none.")
+        loader.add_option("fixative_pass_host", bool, False,
+                          "Pass the client's Host header to the origin (for name-based virtual hosts).")
         loader.add_option("fixative_preset", Optional[str], None,
                           "Rule preset: strict, balanced (default) or permissive, or a preset file.")
 
