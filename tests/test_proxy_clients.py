@@ -44,7 +44,12 @@ def assert_decoy(data: bytes, site: Path, work) -> None:
 
 @pytest.mark.parametrize("work", ONE_PER_FORMAT, ids=lambda w: w.fmt)
 def test_browser_user_agent_gets_original_bytes(proxy, site, work):
-    r = requests.get(proxy.url + work.full_url, headers={"User-Agent": CHROME_UA, "Accept": "image/avif,image/webp,*/*"})
+    s = requests.Session()
+    s.headers.update({"User-Agent": CHROME_UA, "Accept-Language": "en-GB,en;q=0.9"})
+    page = s.get(proxy.url + work.page_url, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert "fx_session=" in page.headers.get("Set-Cookie", "")
+    r = s.get(proxy.url + work.full_url, headers={"Accept": "image/avif,image/webp,*/*",
+                                                  "Referer": proxy.url + work.page_url})
     assert r.status_code == 200
     assert r.content == original(site, work.full_url)
     assert r.headers["X-Robots-Tag"] == "noai, noimageai"

@@ -32,6 +32,9 @@ KEYS = {
     "events": "{retention_days: 30, max_rows: 1000000}",
     "images": "{max_bytes: 50000000, max_pixels: 60000000, time_limit: 10, workers: 2, cache_mb: 128}",
     "tarpit_seconds": "how long a tarpitted request is held before it is refused",
+    "traps": "true to add invisible trap links to pages (changes page HTML; off by default)",
+    "session_cookie": "false to stop setting the fx_session cookie on pages",
+    "behaviour": "{max_clients: 100000, ttl_seconds: 1800, max_mb: 256}",
 }
 
 
@@ -67,6 +70,11 @@ class Config:
     image_workers: int = 2
     cache_mb: int = 128
     tarpit_seconds: float = 20.0
+    traps: bool = False
+    session_cookie: bool = True
+    max_clients: int = 100_000
+    client_ttl: float = 1800.0
+    behaviour_mb: int = 256
     source: str = "(defaults)"
 
     @property
@@ -135,6 +143,10 @@ def _convert(key: str, value: Any, base: Path) -> dict[str, Any]:
         return {key: parse_policy(value)}
     if key == "tarpit_seconds":
         return {key: _number(value, 0, 600)}
+    if key in ("traps", "session_cookie"):
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+        return {key: value}
     if key == "thresholds":
         return {}
     return _section(key, value)
@@ -147,6 +159,7 @@ def _section(key: str, value: Any) -> dict[str, Any]:
         "watermark": {"text": "watermark_text", "max_side": "watermark_max_side",
                       "quality": "watermark_quality", "opacity": "watermark_opacity"},
         "events": {"retention_days": "retention_days", "max_rows": "max_rows"},
+        "behaviour": {"max_clients": "max_clients", "ttl_seconds": "client_ttl", "max_mb": "behaviour_mb"},
         "images": {"max_bytes": "max_image_bytes", "max_pixels": "max_pixels", "time_limit": "image_time_limit",
                    "workers": "image_workers", "cache_mb": "cache_mb"},
     }[key]
@@ -159,7 +172,7 @@ def _section(key: str, value: Any) -> dict[str, Any]:
             out[target] = str(v)
         elif target == "watermark_opacity":
             out[target] = _number(v, 0.05, 1.0)
-        elif target in ("image_time_limit", "retention_days"):
+        elif target in ("image_time_limit", "retention_days", "client_ttl"):
             out[target] = _number(v, 0.1, 100000)
         else:
             out[target] = int(_number(v, 1, 10**12))

@@ -7,6 +7,7 @@ is appended (RFC 9309: a crawler obeys the most specific group naming it).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.robotparser import RobotFileParser
 
 X_ROBOTS_TAG = "noai, noimageai"
 TDM_RESERVATION = "1"
@@ -46,3 +47,10 @@ def merge_robots_txt(origin_text: str | None, agents: Iterable[str], extra_disal
 def tdmrep_json() -> str:
     """/.well-known/tdmrep.json reserving text-and-data-mining rights for the whole site."""
     return '[{"location": "/*", "tdm-reservation": 1}]\n'
+
+
+def parse_robots(text: str) -> RobotFileParser:
+    """A parser answering can_fetch(user_agent, path) for the robots.txt the proxy serves."""
+    parser = RobotFileParser()
+    parser.parse(text.splitlines())
+    return parser

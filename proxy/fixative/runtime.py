@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from urllib.robotparser import RobotFileParser
+
+from .behaviour.sitemap import SiteMap
+from .behaviour.store import ClientStore
 from .classify import Classifier
 from .config import Config
 from .events import EventLog
@@ -12,6 +16,7 @@ from .ipset import IPSet
 from .rules.presets import load_rules
 from .rules.ruleset import RuleSet
 from .secret import load_or_create_secret
+from .traps import trap_prefix
 from .treatments.service import RenderService
 
 
@@ -25,6 +30,11 @@ class Runtime:
     events: EventLog
     renderer: RenderService
     robots_agents: list[str]
+    clients: ClientStore
+    sitemap: SiteMap
+    trap_prefix: str | None = None
+    robots: RobotFileParser | None = None  # the merged robots.txt, once served
+    robots_text: str | None = None
     started: float = field(default_factory=time.time)
 
     @property
@@ -41,13 +51,17 @@ def build_runtime(config: Config) -> Runtime:
     rules = load_rules(config.preset, list(config.packs), config.thresholds)
     state = config.state_dir
     state.mkdir(parents=True, exist_ok=True)
+    secret = load_or_create_secret(state)
     return Runtime(
         config=config,
         rules=rules,
         classifier=Classifier(rules),
         trusted=IPSet(config.trusted_proxies),
-        secret=load_or_create_secret(state),
+        secret=secret,
         events=EventLog(state / "events.sqlite3", config.retention_days, config.max_rows),
         renderer=RenderService(config.image_workers, config.image_time_limit, config.cache_mb << 20),
         robots_agents=rules.robots_tokens(),
+        clients=ClientStore(config.max_clients, config.client_ttl, config.behaviour_mb << 20),
+        sitemap=SiteMap(),
+        trap_prefix=trap_prefix(secret) if config.traps else None,
     )

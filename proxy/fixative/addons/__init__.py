@@ -10,6 +10,7 @@ from typing import Any
 
 from .classify import Classify
 from .optout import OptOut
+from .pages import Pages
 from .record import Record
 from .settings import Settings
 from .treat import Treat
@@ -17,4 +18,4 @@ from .treat import Treat
 
 def make_addons(settings: Settings | None = None) -> list[Any]:
     settings = settings or Settings()
-    return [settings, Classify(settings), Treat(settings), OptOut(settings), Record(settings)]
+    return [settings, Classify(settings), Treat(settings), Pages(settings), OptOut(settings), Record(settings)]

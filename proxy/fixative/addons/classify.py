@@ -10,11 +10,16 @@ from typing import Any
 from mitmproxy import http
 from mitmproxy.net.http import url
 
+from .. import session
+from ..behaviour.signals import behaviour_signals, is_orphan_image
+from ..behaviour.store import ClientState
 from ..clientaddr import client_address
 from ..facts import IMAGE, Facts
 from ..ipset import IPSet
 from ..policy import BLOCK, TARPIT
-from ..responses import make_block_response
+from ..responses import make_block_response, make_text_response
+from ..runtime import Runtime
+from ..traps import is_trap, trap_page
 from ..verdict import HUMAN
 from .settings import Settings
 
@@ -44,6 +49,24 @@ def point_host_at_origin(flow: http.HTTPFlow) -> None:
     req.host_header = url.hostport(req.scheme, req.host, req.port)
 
 
+def client_signals(rt: Runtime, facts: Facts, metadata: dict[str, Any]) -> tuple[ClientState, dict[str, str]]:
+    """Find the client (session cookie, else address + User-Agent) and what its history says."""
+    cookie = session.cookie_value(facts.header("cookie"))
+    status, session_id = session.check(rt.secret, cookie, facts.user_agent, facts.time)
+    key = f"s:{session_id}" if session_id else f"a:{facts.ip} {facts.user_agent or ''}"[:600]
+    state = rt.clients.get(key, facts.time)
+    metadata["fixative.client"] = key
+    metadata["fixative.session"] = status
+    disallowed = bool(state.robots_read and rt.robots is not None
+                      and not rt.robots.can_fetch(facts.user_agent or "*", facts.path))
+    extra = behaviour_signals(facts, state, rt.sitemap, disallowed)
+    if status is session.CookieState.VALID:
+        extra["session.valid"] = "carries a session cookie from a page it loaded here"
+    elif status in (session.CookieState.FORGED, session.CookieState.REPLAYED):
+        extra[f"session.{status.value}"] = f"its session cookie is {status.value}"
+    return state, extra
+
+
 class Classify:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -66,12 +89,24 @@ class Classify:
         facts = facts_from_flow(flow, rt.trusted)
         if self.rewrite_host:
             point_host_at_origin(flow)
-        decision = rt.classifier.classify(facts)
+        path = facts.path.split("?", 1)[0]
+        state, extra = client_signals(rt, facts, flow.metadata)
+        trapped = rt.trap_prefix is not None and is_trap(path, rt.trap_prefix)
+        if trapped:
+            state.trapped = path
+            extra.update(behaviour_signals(facts, state))
+        decision = rt.classifier.classify(facts, extra)
+        state.note_request(facts.time, facts.kind, path, is_orphan_image(facts, state))
         flow.metadata["fixative.facts"] = facts
         flow.metadata["fixative.decision"] = decision
-        special = SPECIAL_PATHS.get(flow.request.path.split("?", 1)[0])
+        special = SPECIAL_PATHS.get(path)
         if special:
+            state.robots_read = state.robots_read or special == "robots"
             flow.metadata["fixative.special"] = special
+            return None
+        if trapped:  # never reaches the origin; the client is a scraper from now on
+            flow.metadata["fixative.treatment"] = "trap"
+            flow.response = make_text_response(trap_page().decode(), "text/html; charset=utf-8")
             return None
         if decision.verdict == HUMAN or not rt.enforcing:
             return None

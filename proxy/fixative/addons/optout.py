@@ -5,7 +5,7 @@ from __future__ import annotations
 from mitmproxy import http
 
 from ..facts import OTHER, kind_of_content_type
-from ..optout import merge_robots_txt, optout_headers, tdmrep_json
+from ..optout import merge_robots_txt, optout_headers, parse_robots, tdmrep_json
 from ..responses import make_text_response
 from .settings import Settings
 
@@ -27,7 +27,11 @@ class OptOut:
             origin_text = None
             if flow.response.status_code == 200:
                 origin_text = flow.response.get_text(strict=False)
-            flow.response = make_text_response(merge_robots_txt(origin_text, rt.robots_agents))
+            extra = [rt.trap_prefix] if rt.trap_prefix else []
+            merged = merge_robots_txt(origin_text, rt.robots_agents, extra)
+            if rt.robots is None or rt.robots_text != merged:
+                rt.robots_text, rt.robots = merged, parse_robots(merged)
+            flow.response = make_text_response(merged)
         elif special == "tdmrep" and flow.response.status_code == 404:
             flow.response = make_text_response(tdmrep_json(), "application/json")
         _add_headers(flow.response)  # again: Treat may have replaced the response

@@ -11,7 +11,7 @@ from typing import Any
 
 from mitmproxy import http
 
-from ..facts import IMAGE, Facts, kind_of_content_type
+from ..facts import IMAGE, PAGE, Facts, kind_of_content_type
 from ..policy import BLOCK, DECOY, ORIGINAL, TARPIT, WATERMARK
 from ..responses import make_block_response, mark_altered
 from ..treatments.apply import decoy_image, watermarked_image
@@ -37,8 +37,8 @@ class Treat:
         flow.metadata["fixative.kind"] = kind
         flow.metadata["fixative.treatment"] = treatment
         flow.metadata["fixative.applied"] = applied = rt.enforcing and treatment != ORIGINAL
-        if not applied and "fixative.special" not in flow.metadata:
-            flow.response.stream = True
+        if not applied and "fixative.special" not in flow.metadata and kind != PAGE:
+            flow.response.stream = True  # pages stay buffered: Pages reads them (cookie, site map, traps)
         elif applied and treatment in (DECOY, WATERMARK):
             size = flow.response.headers.get("content-length", "")
             if size.isdigit() and int(size) > rt.config.max_image_bytes:

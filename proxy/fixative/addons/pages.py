@@ -1,0 +1,44 @@
+"""Pages: the session cookie and trap links on HTML pages, and what the site's pages show.
+
+Runs after Treat (which leaves pages unstreamed) and before OptOut.
+"""
+
+from __future__ import annotations
+
+from mitmproxy import http
+
+from .. import session
+from ..facts import IMAGE, PAGE, Facts
+from ..traps import inject_trap, trap_link_html
+from .settings import Settings
+
+
+class Pages:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        rt = self.settings.runtime
+        facts: Facts | None = flow.metadata.get("fixative.facts")
+        response = flow.response
+        if rt is None or facts is None or response is None or flow.metadata.get("fixative.treatment") == "trap":
+            return
+        kind = flow.metadata.get("fixative.kind")
+        client = flow.metadata.get("fixative.client")
+        if kind == IMAGE and client and "noai" in response.headers.get("x-robots-tag", "noai"):
+            state = rt.clients.peek(client)
+            if state is not None:
+                state.optout_seen += 1
+        if kind != PAGE or response.status_code != 200 or flow.request.method != "GET" or response.stream:
+            return
+        path = facts.path.split("?", 1)[0]
+        try:
+            html = response.content or b""
+        except ValueError:  # undecodable Content-Encoding: leave the page alone
+            return
+        rt.sitemap.learn(path, html)
+        if rt.trap_prefix is not None:
+            response.content = inject_trap(html, trap_link_html(rt.trap_prefix, path, rt.secret))
+        if rt.config.session_cookie and flow.metadata.get("fixative.session") is not session.CookieState.VALID:
+            response.headers.add("Set-Cookie", session.set_cookie_header(
+                session.issue(rt.secret, facts.user_agent, facts.time), facts.secure))

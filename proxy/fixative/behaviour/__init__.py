@@ -1,0 +1,1 @@
+"""Per-client behaviour: bounded state, and the pure signals computed from it."""
