@@ -21,17 +21,6 @@ def make_text_response(text: str, content_type: str = "text/plain; charset=utf-8
     return http.Response.make(200, text.encode("utf-8"), {"Content-Type": content_type})
 
 
-def make_origin_down_response(upstream: str, problem: str) -> http.Response:
-    """502 page saying the origin cannot be reached, for the site's owner and visitors."""
-    body = (
-        "<!doctype html><meta charset=utf-8><title>Site unreachable</title>"
-        "<h1>The site is unreachable right now</h1>"
-        "<p>Fixative could not reach the site behind it. If this is your site, check that it is "
-        f"running at <code>{upstream}</code>.</p><p><small>{problem}</small></p>"
-    )
-    return http.Response.make(502, body.encode(), {"Content-Type": "text/html; charset=utf-8", **NO_STORE})
-
-
 def mark_altered(response: http.Response) -> None:
     """An altered body must not be cached by shared caches nor revalidated against the origin."""
     for name in ("ETag", "Last-Modified", "Content-Range", "Accept-Ranges", "Content-Disposition"):

@@ -9,6 +9,7 @@ from typing import Optional
 
 from mitmproxy import ctx, exceptions
 
+from .. import errorpages
 from ..config import ConfigError, load_config
 from ..rules.loader import RulePackError
 from ..runtime import Runtime, build_runtime
@@ -21,6 +22,7 @@ class Settings:
         self.runtime = runtime  # pre-built by the CLI, which validates before starting
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
+        errorpages.install()
         loader.add_option("fixative_config", Optional[str], None,
                           "Fixative config file (YAML). Default: built-in defaults.")
         loader.add_option("fixative_mode", Optional[str], None,
