@@ -70,6 +70,8 @@ def _proxy_options(p: argparse.ArgumentParser, default_listen: str | None) -> No
                    help="believe X-Forwarded-For/Forwarded from these addresses (repeatable)")
     p.add_argument("--state-dir", type=Path, help="folder for the event log and secret (default ./fixative-state)")
     p.add_argument("--preset", help="rule preset: strict, balanced (default) or permissive")
+    p.add_argument("--admin", default=None, metavar="HOST:PORT|none",
+                   help="admin backend and dashboard address (default 127.0.0.1:8081; none to turn off)")
 
 
 def _config_from(args: argparse.Namespace, **extra: object) -> Config:
@@ -95,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return (f"fixative {__version__}: protecting {config.upstream} at {where} "
                 f"({config.mode} mode, {len(runtime.rules.rules)} rules; events in {config.state_dir})")
 
-    asyncio.run(serve_proxy(runtime, config.upstream, host, port, announce))
+    asyncio.run(serve_proxy(runtime, config.upstream, host, port, announce, admin=args.admin))
     return 0
 
 
@@ -126,7 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     f"  event log: {config.state_dir / 'events.sqlite3'}   (Ctrl-C to stop)")
 
         try:
-            await serve_proxy(runtime, upstream, host, port, announce)
+            await serve_proxy(runtime, upstream, host, port, announce, admin=args.admin)
         finally:
             await runner.cleanup()
 

@@ -30,7 +30,7 @@ class Announce:
 
 
 async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
-                      announce: Callable[[list[tuple[str, int]]], str]) -> None:
+                      announce: Callable[[list[tuple[str, int]]], str], admin: str | None = None) -> None:
     """Run until interrupted. Large non-image bodies stream; mitmproxy's own flow dump is off."""
     opts = Options(
         mode=[f"reverse:{upstream}"],
@@ -42,6 +42,8 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
     master.options.update(stream_large_bodies="2m", connection_strategy="lazy", termlog_verbosity="warn",
                           keep_host_header=True)
     master.addons.add(*make_addons(Settings(runtime)), Announce(announce))
+    if admin is not None and "fixative_admin" in master.options:
+        master.options.update(fixative_admin=admin)
     try:
         await master.run()
     finally:

@@ -125,7 +125,10 @@ class MmdbSource:
     def find(self, version: int, value: int, text: str) -> AsnInfo | None:
         if version == 4 and ":" in text:
             text = ".".join(str(value >> s & 255) for s in (24, 16, 8, 0))
-        record = self.reader.get(text)
+        try:
+            record = self.reader.get(text)
+        except ValueError:  # an IPv6 address in an IPv4-only database
+            return None
         if not isinstance(record, dict):
             return None
         asn, org = _mmdb_fields(record)
