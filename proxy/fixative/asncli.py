@@ -23,12 +23,14 @@ OUTSIDE_EVERY_RANGE = "0.0.0.0"
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `asn` subcommand to the `fixative` command's subparsers."""
-    p = subparsers.add_parser("asn", help="what is known about an IP address's network (ASN, hosting, crawler ranges)")
+    p: argparse.ArgumentParser = subparsers.add_parser("asn", help="what is known about an address's network: AS, hosting, "
+                                           "VPN or relay, published crawler ranges")
     p.add_argument("ips", nargs="+", metavar="IP", help="IPv4 or IPv6 address")
     p.add_argument("--db", action="append", type=Path, default=[], metavar="FILE",
                    help="ip2asn TSV (.tsv, .tsv.gz) or GeoLite2-ASN/DB-IP ASN .mmdb, in priority order "
                         "(repeatable); the shipped hosting/VPN/relay table is always consulted")
-    p.add_argument("--preset", default="balanced", help="rule preset whose IP ranges are checked (default balanced)")
+    p.add_argument("--preset", default="balanced",
+                   help="rule preset whose published IP ranges are checked (default balanced)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_asn)
     return p

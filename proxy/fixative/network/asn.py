@@ -14,13 +14,14 @@ from __future__ import annotations
 import gzip
 import io
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from .ranges import RangeTable, Span, ip_key
+from .ranges import Flat, RangeTable, flatten, ip_key, is_disjoint, merge_adjacent
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SHIPPED_ASNS = DATA / "hosting-asns.tsv"
@@ -28,6 +29,7 @@ SHIPPED_PREFIXES = DATA / "hosting-prefixes.tsv.gz"
 CATEGORIES = ("cloud", "hosting", "paas", "cdn", "vpn", "privacy-relay", "ai-crawler-operator")
 TSV_COLUMNS = "range_start range_end AS_number country_code AS_description [category]"
 MMDB_MARKER = b"\xab\xcd\xefMaxMind.com"
+Categories = Mapping[int, tuple[str, str | None]]  # AS number → (category, brand)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,7 @@ class TableSource:
 class MmdbSource:
     """A MaxMind-format ASN database, read with the `maxminddb` package (C extension when present)."""
 
-    def __init__(self, path: Path, categories: Mapping[int, tuple[str, str | None]]):
+    def __init__(self, path: Path, categories: Categories):
         import maxminddb
 
         try:
@@ -144,72 +146,96 @@ class MmdbSource:
 def _mmdb_fields(record: dict[str, Any]) -> tuple[int, str]:
     """MaxMind/DB-IP name the fields autonomous_system_*; IPinfo uses asn ('AS13335') and as_name."""
     asn = record.get("autonomous_system_number", record.get("asn", 0))
-    if isinstance(asn, str):
-        asn = int(asn.upper().removeprefix("AS") or 0) if asn.upper().removeprefix("AS").isdigit() else 0
-    org = record.get("autonomous_system_organization") or record.get("as_name") or record.get("name") or ""
+    if isinstance(asn, str):  # "AS13335"
+        digits = asn.upper().removeprefix("AS")
+        asn = int(digits) if digits.isdigit() else 0
+    org = record.get("autonomous_system_organization") or record.get("as_name") or ""
     return int(asn or 0), str(org)
 
 
-def read_tsv_spans(path: Path, categories: Mapping[int, tuple[str, str | None]], source: str,
-                   ) -> tuple[list[Span[AsnInfo]], list[Span[AsnInfo]]]:
-    """Spans of an ip2asn TSV (plain or .gz); AS 0 rows ("Not routed") are skipped unless categorised.
+def read_tsv(path: Path, categories: Categories, source: str) -> RangeTable[AsnInfo]:
+    """An ip2asn TSV (plain or .gz) as a table; AS 0 ("Not routed") rows are skipped unless categorised.
 
-    Narrower ranges win where rows overlap; among equal ones, the later row wins.
+    ip2asn files are sorted and disjoint, and load as they are; where rows overlap instead,
+    the narrower range wins, and among equal ones the later row.
     """
-    spans: tuple[list[Span[AsnInfo]], list[Span[AsnInfo]]] = ([], [])
-    infos: dict[tuple[int, str, str | None], AsnInfo] = {}
+    columns: tuple[_Columns, _Columns] = (
+        (array("I"), array("I"), [], array("I")), ([], [], [], array("I")))  # IPv4 bounds fit 4 bytes
+    infos: dict[tuple[str, str, str], AsnInfo | None] = {}
     for number, line in _lines(path):
-        if not line.strip() or line.startswith("#"):
+        if line.startswith("#") or not line.strip():
             continue
         fields = line.rstrip("\r\n").split("\t")
-        where = f"{path}:{number}"
-        if len(fields) not in (5, 6):
-            raise ValueError(f"{where}: expected 5 tab-separated fields ({TSV_COLUMNS}), "
-                             f"got {len(fields)}; is this an ip2asn TSV file?")
-        first, last = _address(fields[0], where), _address(fields[1], where)
-        if first[0] != last[0] or first[1] > last[1]:
-            raise ValueError(f"{where}: range {fields[0]} - {fields[1]} is backwards or mixes IPv4 and IPv6")
-        if not fields[2].strip().isdigit():
+        if len(fields) not in (5, 6) or not fields[2].isdigit():
+            where = f"{path}:{number}"
+            if len(fields) not in (5, 6):
+                raise ValueError(f"{where}: expected 5 tab-separated fields ({TSV_COLUMNS}), "
+                                 f"got {len(fields)}; is this an ip2asn TSV file?")
             raise ValueError(f"{where}: AS_number {fields[2]!r} is not a number")
-        asn, org = int(fields[2]), fields[4].strip()
-        category = fields[5].strip() or None if len(fields) == 6 else None
-        if category is not None and category not in CATEGORIES:
-            raise ValueError(f"{where}: category {category!r} is not one of {', '.join(CATEGORIES)}")
-        if asn == 0 and category is None:
-            continue
-        known, brand = categories.get(asn, (None, None)) if asn else (None, None)
-        key = (asn, org, category or known)
-        info = infos.get(key)
+        key = (fields[2], fields[4], fields[5] if len(fields) == 6 else "")
+        if key not in infos:
+            infos[key] = _info(key, categories, source, f"{path}:{number}")
+        info = infos[key]
         if info is None:
-            info = infos[key] = AsnInfo(asn, org, category or known, source, brand)
-        spans[first[0] == 6].append((first[1], last[1], (last[1] - first[1], -number), info))
-    return spans
+            continue
+        first, last = _address(fields[0], path, number), _address(fields[1], path, number)
+        if first[0] != last[0] or first[1] > last[1]:
+            raise ValueError(f"{path}:{number}: range {fields[0]} - {fields[1]} is backwards "
+                             "or mixes IPv4 and IPv6")
+        starts, ends, values, lines = columns[first[0] == 6]
+        starts.append(first[1])
+        ends.append(last[1])
+        values.append(info)
+        lines.append(number)
+    if not columns[0][0] and not columns[1][0]:
+        raise ValueError(f"{path}: no address ranges found; is this an ip2asn TSV file?")
+    return RangeTable(*(_flat(c) for c in columns))
 
 
-def _address(text: str, where: str) -> tuple[int, int]:
+_Columns = tuple[MutableSequence[int], MutableSequence[int], list[AsnInfo], MutableSequence[int]]
+
+
+def _flat(columns: _Columns) -> Flat[AsnInfo]:
+    starts, ends, values, lines = columns
+    if is_disjoint(starts, ends):
+        return merge_adjacent(zip(starts, ends, values), "I" if isinstance(starts, array) else "")
+    return flatten((s, e, (e - s, -n), v) for s, e, v, n in zip(starts, ends, values, lines))
+
+
+def _info(key: tuple[str, str, str], categories: Categories, source: str, where: str) -> AsnInfo | None:
+    asn, org, category = int(key[0]), key[1].strip(), key[2].strip() or None
+    if category is not None and category not in CATEGORIES:
+        raise ValueError(f"{where}: category {category!r} is not one of {', '.join(CATEGORIES)}")
+    if asn == 0 and category is None:
+        return None
+    known, brand = categories.get(asn, (None, None)) if asn else (None, None)
+    return AsnInfo(asn, org, category or known, source, brand)
+
+
+def _address(text: str, path: Path, number: int) -> tuple[int, int]:
     if text.isdigit():  # ip2asn-v4-u32.tsv writes IPv4 addresses as integers
         if int(text) >> 32:
-            raise ValueError(f"{where}: {text} is too large for an IPv4 address")
+            raise ValueError(f"{path}:{number}: {text} is too large for an IPv4 address")
         return 4, int(text)
     key = ip_key(text)
     if key is None:
-        raise ValueError(f"{where}: {text!r} is not an IP address")
+        raise ValueError(f"{path}:{number}: {text!r} is not an IP address")
     if key[0] == 4 and ":" in text:  # an IPv4-mapped row stays IPv6; lookups map to IPv4 first
         return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
     return key
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Numbered text lines of a plain or gzip file; ValueError naming the line that is not text."""
     with path.open("rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
-    opened = gzip.open(path, "rb") if gz else path.open("rb")
-    with opened as binary, io.TextIOWrapper(binary, encoding="utf-8", newline="") as text:
-        number = 0
+    number = 0
+    with gzip.open(path, "rb") if gz else path.open("rb") as binary:
         try:
-            for number, line in enumerate(text, 1):
-                yield number, line
+            for number, line in enumerate(binary, 1):
+                yield number, line.decode("utf-8")
         except (UnicodeDecodeError, OSError, EOFError) as e:
-            raise ValueError(f"{path}:{number + 1}: not an ip2asn TSV text file ({e})") from None
+            raise ValueError(f"{path}:{number or 1}: not an ip2asn TSV text file ({e})") from None
 
 
 def load_asn_categories(path: Path = SHIPPED_ASNS) -> dict[int, tuple[str, str | None]]:
@@ -251,7 +277,7 @@ def load_asn_database(paths: Sequence[Path], shipped: bool = True) -> AsnDatabas
             raise ValueError(f"{path}: not a MaxMind DB file (no metadata marker); "
                              "download GeoLite2-ASN.mmdb or dbip-asn-lite.mmdb again")
         else:
-            sources.append(TableSource(path.name, RangeTable(*read_tsv_spans(path, categories, path.name))))
+            sources.append(TableSource(path.name, read_tsv(path, categories, path.name)))
     return AsnDatabase(sources, shipped_prefixes() if shipped else None)
 
 
@@ -263,7 +289,7 @@ def _shipped_categories() -> dict[int, tuple[str, str | None]]:
 @lru_cache(maxsize=1)
 def shipped_prefixes() -> RangeTable[AsnInfo]:
     """The shipped hosting/cloud/VPN/relay prefix table (loaded once, ~0.3 s)."""
-    return RangeTable(*read_tsv_spans(SHIPPED_PREFIXES, _shipped_categories(), "shipped"))
+    return read_tsv(SHIPPED_PREFIXES, _shipped_categories(), "shipped")
 
 
 def shipped_database() -> AsnDatabase:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 
 from ..network import AsnDatabase
+from ..network.ranges import RangeTable, Span, ip_key
 
 SIGNAL_OF_CATEGORY = {
     "cloud": "network.hosting",
@@ -36,10 +37,24 @@ def network_signals(ip: str, db: AsnDatabase | None) -> dict[str, str]:
 
 def is_public(ip: str) -> bool:
     """False for loopback, private, link-local, CGNAT, documentation and other special addresses."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global
+    key = ip_key(ip)
+    return key is not None and _SPECIAL.find(*key) is None
+
+
+def _special_table() -> RangeTable[bool]:
+    spans: dict[int, list[Span[bool]]] = {4: [], 6: []}
+    for text in SPECIAL_PURPOSE:
+        net = ipaddress.ip_network(text)
+        spans[net.version].append((int(net.network_address), int(net.broadcast_address), (0,), True))
+    return RangeTable.from_spans(spans[4], spans[6])
+
+
+# IANA special-purpose registries (RFC 6890 and successors): never a client on the public Internet.
+SPECIAL_PURPOSE = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "224.0.0.0/3",  # multicast, reserved and broadcast
+    "::/127", "100::/64", "2001:2::/48", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "fc00::/7",
+    "fe80::/10", "ff00::/8",
+)
+_SPECIAL = _special_table()
