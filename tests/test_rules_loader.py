@@ -345,7 +345,8 @@ def test_ua_candidate_cache_matches_uncached_evaluation(preset: str) -> None:
 @pytest.mark.parametrize(
     ("user_agent", "fires"),
     [("Spider/1.0 (+https://example.org)", True), ("Mozilla/5.0 (compatible; spider; x)", True),
-     ("Mozilla/5.0 (compatible; Baiduspider/2.0)", False), ("360Spider", False), ("Spiderman", False)],
+     ("Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)", False),
+     ("360Spider", False), ("Spiderman", False)],
 )
 def test_user_agent_token_matches_whole_words_only(user_agent: str, fires: bool) -> None:
     rules = load_rules(str(GOOD_PRESET))

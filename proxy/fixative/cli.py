@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--preset", help="rule preset: strict, balanced or permissive")
     explain.add_argument("--json", action="store_true", help="print JSON")
     explain.set_defaults(handler=cmd_explain)
+
+    from .asncli import register as register_asn
+    from .rulescli import register as register_rules
+
+    register_rules(sub)
+    register_asn(sub)
     return parser
 
 
