@@ -116,3 +116,19 @@ def test_sitemap_is_bounded():
     for i in range(100):
         sitemap.learn(f"/p{i}.html", b"")
     assert not sitemap.knows("/p0.html") and sitemap.knows("/p99.html")
+
+
+def test_image_spree_needs_several_direct_opens_without_pages():
+    state = ClientStore().get("c", now=0)
+    nav = {"Sec_Fetch_Dest": "document"}
+    for i, t in enumerate((10.0, 20.0)):
+        facts = image(f"/images/full/{i}.jpg", t=t, **nav)
+        assert "behaviour.image_spree" not in behaviour_signals(facts, state)
+        state.note_request(t, "image", facts.path, False, direct_open=True)
+    assert "behaviour.image_spree" in behaviour_signals(image("/images/full/9.jpg", t=30.0, **nav), state)
+    assert "behaviour.image_spree" not in behaviour_signals(image("/images/full/9.jpg", t=500.0, **nav), state)
+
+
+def test_lightbox_data_attributes_and_json_count_as_shown():
+    html = b'<a data-full="/images/full/a.jpg"><img src="/t/a.jpg"></a><script>{"u":"\\/images\\/full\\/b.webp"}</script>'
+    assert {"/images/full/a.jpg", "/images/full/b.webp"} <= image_links(html, "/works/x.html")

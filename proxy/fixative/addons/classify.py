@@ -11,7 +11,7 @@ from mitmproxy import http
 from mitmproxy.net.http import url
 
 from .. import session
-from ..behaviour.signals import behaviour_signals, is_orphan_image
+from ..behaviour.signals import behaviour_signals, is_direct_image_open, is_orphan_image
 from ..behaviour.store import ClientState
 from ..clientaddr import client_address
 from ..facts import IMAGE, Facts
@@ -96,7 +96,8 @@ class Classify:
             state.trapped = path
             extra.update(behaviour_signals(facts, state))
         decision = rt.classifier.classify(facts, extra)
-        state.note_request(facts.time, facts.kind, path, is_orphan_image(facts, state))
+        state.note_request(facts.time, facts.kind, path, is_orphan_image(facts, state),
+                           is_direct_image_open(facts, state))
         flow.metadata["fixative.facts"] = facts
         flow.metadata["fixative.decision"] = decision
         special = SPECIAL_PATHS.get(path)

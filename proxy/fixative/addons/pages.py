@@ -40,5 +40,7 @@ class Pages:
         if rt.trap_prefix is not None:
             response.content = inject_trap(html, trap_link_html(rt.trap_prefix, path, rt.secret))
         if rt.config.session_cookie and flow.metadata.get("fixative.session") is not session.CookieState.VALID:
-            response.headers.add("Set-Cookie", session.set_cookie_header(
-                session.issue(rt.secret, facts.user_agent, facts.time), facts.secure))
+            value = session.issue(rt.secret, facts.user_agent, facts.time)
+            response.headers.add("Set-Cookie", session.set_cookie_header(value, facts.secure))
+            # The images of this page will arrive with the new cookie: their client has seen this page.
+            rt.clients.get(f"s:{value.split('.', 1)[0]}", facts.time).pages += 1

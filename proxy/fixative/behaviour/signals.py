@@ -13,6 +13,8 @@ RATE_LIMIT = 40          # requests per 10 s; a gallery page with its thumbnails
 BREADTH_IMAGES = 40      # distinct images with ...
 BREADTH_PAGE_RATIO = 15  # ... more than this many per page seen
 OPTOUT_PATIENCE = 5      # images after noai before it counts
+SPREE_OPENS = 3          # images opened directly, with no page of the site, ...
+SPREE_WINDOW = 120.0     # ... within this many seconds
 
 
 def is_navigation(facts: Facts) -> bool:
@@ -27,6 +29,11 @@ def is_navigation(facts: Facts) -> bool:
 def is_orphan_image(facts: Facts, state: ClientState) -> bool:
     """An embedded-style image load with no Referer, from a client that never loaded a page here."""
     return facts.kind == IMAGE and state.pages == 0 and not facts.header("referer") and not is_navigation(facts)
+
+
+def is_direct_image_open(facts: Facts, state: ClientState) -> bool:
+    """An image opened straight in a tab (typed, bookmarked, from a list) by a client that saw no page."""
+    return facts.kind == IMAGE and state.pages == 0 and not facts.header("referer") and is_navigation(facts)
 
 
 def behaviour_signals(facts: Facts, state: ClientState, sitemap: SiteMap | None = None,
@@ -46,12 +53,18 @@ def behaviour_signals(facts: Facts, state: ClientState, sitemap: SiteMap | None 
         page = _same_site_path(referer, facts.host) if referer else None
         if page is not None and sitemap.knows(page) and not sitemap.links(page, facts.path):
             found["behaviour.referer_mismatch"] = f"Referer {page} does not show this image"
+    if is_direct_image_open(facts, state):
+        opens = sum(1 for t in state.direct_image_opens if facts.time - t <= SPREE_WINDOW) + 1
+        if opens >= SPREE_OPENS:
+            found["behaviour.image_spree"] = (
+                f"{opens} images opened directly in {SPREE_WINDOW:.0f} s without any page of the site")
     distinct = len(state.image_paths)
     if distinct >= BREADTH_IMAGES and distinct > BREADTH_PAGE_RATIO * max(state.pages, 1):
         found["behaviour.breadth"] = f"{distinct} distinct images for {state.pages} pages"
     if robots_disallowed and state.robots_read:
         found["behaviour.robots_ignored"] = "read robots.txt, then requested a path it disallows"
-    if facts.kind == IMAGE and state.optout_seen >= OPTOUT_PATIENCE and state.pages == 0:
+    if facts.kind == IMAGE and state.optout_seen >= OPTOUT_PATIENCE and state.pages == 0 \
+            and not facts.header("referer"):
         found["behaviour.optout_ignored"] = (
             f"keeps downloading after {state.optout_seen} images marked X-Robots-Tag: noai")
     return found

@@ -10,13 +10,19 @@ from collections import OrderedDict
 from urllib.parse import urljoin, urlsplit
 
 _REFS = re.compile(rb"""(?:src|href|srcset)\s*=\s*["']([^"'<>]{1,2048})["']""", re.IGNORECASE)
+# Lightboxes and scripts load full-size works from data-* attributes or JSON: any quoted image path counts.
+_IMAGE_PATHS = re.compile(
+    rb"""["'(]([^"'()<>\s]{1,1024}\.(?:jpe?g|png|webp|gif|avif|svg|bmp|tiff?|jxl|heic)(?:\?[^"'()<>\s]*)?)["')]""",
+    re.IGNORECASE)
 
 
 def image_links(html: bytes, page_path: str) -> frozenset[str]:
     """Paths (same site) referenced by src/href/srcset in a page."""
     found: set[str] = set()
-    for match in _REFS.finditer(html[:2_000_000]):
-        for candidate in match.group(1).decode("utf-8", "replace").split(","):
+    head = html[:2_000_000]
+    refs = [m.group(1) for m in _REFS.finditer(head)] + [m.group(1) for m in _IMAGE_PATHS.finditer(head)]
+    for ref_bytes in refs:
+        for candidate in ref_bytes.decode("utf-8", "replace").replace("\\/", "/").split(","):
             ref = candidate.strip().split(" ", 1)[0]
             if not ref or ref.startswith(("data:", "javascript:", "mailto:", "#")):
                 continue

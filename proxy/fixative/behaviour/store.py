@@ -29,8 +29,9 @@ class ClientState:
     robots_read: bool = False
     optout_seen: int = 0      # image responses carrying X-Robots-Tag noai this client received
     trapped: str | None = None  # the trap path it requested, if any
+    direct_image_opens: deque[float] = field(default_factory=lambda: deque(maxlen=16))
 
-    def note_request(self, now: float, kind: str, path: str, orphan: bool) -> None:
+    def note_request(self, now: float, kind: str, path: str, orphan: bool, direct_open: bool = False) -> None:
         self.last_seen = now
         self.times.append(now)
         if kind == "page":
@@ -38,6 +39,8 @@ class ClientState:
         elif kind == "image":
             self.images += 1
             self.orphan_images += int(orphan)
+            if direct_open:
+                self.direct_image_opens.append(now)
             if len(self.image_paths) < MAX_PATHS:
                 self.image_paths.add(path[:256])
 

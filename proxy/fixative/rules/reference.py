@@ -40,6 +40,7 @@ SIGNALS: dict[str, str] = {
     "trap.hit": "the client requested a hidden trap link (this request or before)",
     "behaviour.rate": "more requests in 10 s than a person browsing makes",
     "behaviour.orphan_image": "an embedded-style image load with no Referer from a client that loaded no page",
+    "behaviour.image_spree": "several images opened directly in a tab, without any page of the site, within two minutes",
     "behaviour.referer_mismatch": "the Referer names a page of this site that does not show this image",
     "behaviour.breadth": "far more distinct images than pages seen",
     "behaviour.robots_ignored": "read robots.txt, then requested a path it disallows",

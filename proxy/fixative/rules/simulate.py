@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from .. import session
-from ..behaviour.signals import behaviour_signals, is_orphan_image
+from ..behaviour.signals import behaviour_signals, is_direct_image_open, is_orphan_image
 from ..behaviour.sitemap import SiteMap
 from ..behaviour.store import ClientStore
 from ..classify import Classifier
@@ -90,7 +90,8 @@ class Visitor:
             state.trapped = path
             extra.update(behaviour_signals(facts, state))
         decision = self.classifier.classify(facts, extra)
-        state.note_request(facts.time, facts.kind, path, is_orphan_image(facts, state))
+        state.note_request(facts.time, facts.kind, path, is_orphan_image(facts, state),
+                           is_direct_image_open(facts, state))
         if path == "/robots.txt":
             state.robots_read = True
             self.robots = parse_robots(merge_robots_txt(None, self.robots_agents, [self.trap_prefix]))
@@ -105,4 +106,5 @@ class Visitor:
                 self.sitemap.learn(path, links.encode())
             if status is not session.CookieState.VALID:
                 self.cookie = session.issue(self.secret, facts.user_agent, facts.time)
+                self.clients.get(f"s:{self.cookie.split('.', 1)[0]}", facts.time).pages += 1
         return decision
