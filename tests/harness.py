@@ -98,6 +98,8 @@ class ProxyProcess:
 
 def start_fixative(upstream: str, state_dir: Path, *extra: str) -> ProxyProcess:
     port = free_port()
+    if "--admin" not in extra:
+        extra = (*extra, "--admin", "none")  # many proxies per session: none of them needs port 8081
     args = [str(VENV_BIN / "fixative"), "run", "--upstream", upstream, "--listen", f"127.0.0.1:{port}",
             "--state-dir", str(state_dir), *extra]
     return ProxyProcess(args, "protecting", port)

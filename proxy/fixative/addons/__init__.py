@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .admin import Admin
 from .classify import Classify
 from .optout import OptOut
 from .pages import Pages
@@ -18,4 +19,5 @@ from .treat import Treat
 
 def make_addons(settings: Settings | None = None) -> list[Any]:
     settings = settings or Settings()
-    return [settings, Classify(settings), Treat(settings), Pages(settings), OptOut(settings), Record(settings)]
+    return [settings, Classify(settings), Treat(settings), Pages(settings), OptOut(settings), Record(settings),
+            Admin(settings)]

@@ -1,0 +1,72 @@
+"""GET /api/status: mode, uptime, versions, packs in force, and whether the upstream answers."""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any
+
+import aiohttp
+import mitmproxy.version
+from aiohttp import web
+
+from ... import __version__
+from ..keys import CLIENT, STATE
+from ..state import AdminState
+from ..validate import query
+
+
+async def upstream_health(state: AdminState, client: aiohttp.ClientSession) -> dict[str, Any]:
+    """A HEAD to the upstream with a short timeout, cached for a few seconds."""
+    async with state.health_lock:
+        if state.health and time.monotonic() - state.health["_at"] < state.health_ttl:
+            return {k: v for k, v in state.health.items() if k != "_at"}
+        started = time.monotonic()
+        result: dict[str, Any] = {"url": state.upstream, "checked": time.time()}
+        try:
+            async with client.head(
+                state.upstream + "/", allow_redirects=False, timeout=aiohttp.ClientTimeout(total=2)
+            ) as response:
+                result.update(ok=response.status < 500, status=response.status, error=None)
+        except (aiohttp.ClientError, TimeoutError) as e:
+            result.update(
+                ok=False, status=None, error=type(e).__name__ if str(e) == "" else str(e)[:200]
+            )
+        result["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+        state.health = {**result, "_at": time.monotonic()}
+        return result
+
+
+async def get_status(request: web.Request) -> web.Response:
+    query(request, ())
+    state = request.app[STATE]
+    rt = state.runtime()
+    health = await upstream_health(state, request.app[CLIENT])
+    return web.json_response(
+        {
+            "mode": rt.config.mode,
+            "enforcing": rt.enforcing,
+            "uptime": round(time.time() - rt.started, 1),
+            "started": rt.started,
+            "versions": {
+                "fixative": __version__,
+                "mitmproxy": mitmproxy.version.VERSION,
+                "python": platform.python_version(),
+                "aiohttp": aiohttp.__version__,
+            },
+            "preset": rt.config.preset,
+            "thresholds": {
+                "suspect": rt.rules.thresholds.suspect,
+                "scraper": rt.rules.thresholds.scraper,
+            },
+            "packs": [
+                {"name": p.name, "version": p.version, "rules": p.rule_count}
+                for p in rt.rules.packs
+            ],
+            "rules": len(rt.rules.rules),
+            "upstream": health,
+            "sites": state.site_urls,
+            "events": {"written": rt.events.written, "dropped": rt.events.dropped},
+            "clients_tracked": len(rt.clients),
+        }
+    )

@@ -1,0 +1,121 @@
+"""Prometheus metrics, in a registry of their own: cheap counters bumped from the response hook,
+and gauges read from the Runtime at scrape time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from ..runtime import Runtime
+from ..verdict import Decision
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    def __init__(self, runtime: Callable[[], Runtime | None]):
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "fixative_requests",
+            "Requests decided, by verdict and treatment given",
+            ["verdict", "treatment", "applied"],
+            registry=self.registry,
+        )
+        self.rule_hits = Counter(
+            "fixative_rule_hits",
+            "Rules that fired (each reason of each decision)",
+            ["rule"],
+            registry=self.registry,
+        )
+        self.treatment_seconds = Histogram(
+            "fixative_treatment_seconds",
+            "Time from the origin's response to the altered one",
+            ["treatment"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.registry.register(_RuntimeCollector(runtime))
+
+    def observe(
+        self, decision: Decision, treatment: str, applied: bool, seconds: float | None
+    ) -> None:
+        """Count one decided request; label values come from fixed sets (verdicts, treatments, rules)."""
+        self.requests.labels(decision.verdict, treatment, "true" if applied else "false").inc()
+        for reason in decision.reasons:
+            self.rule_hits.labels(reason.name).inc()
+        if seconds is not None:
+            self.treatment_seconds.labels(treatment).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _RuntimeCollector:
+    """Reads live numbers from whatever Runtime is current when Prometheus scrapes."""
+
+    def __init__(self, runtime: Callable[[], Runtime | None]):
+        self.runtime = runtime
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        rt = self.runtime()
+        if rt is None:
+            return
+        cache = rt.renderer.cache
+        yield _counter(
+            "fixative_render_cache_hits", "Altered images served from the render cache", cache.hits
+        )
+        yield _counter(
+            "fixative_render_cache_misses", "Altered images that had to be rendered", cache.misses
+        )
+        looked = cache.hits + cache.misses
+        yield _gauge(
+            "fixative_render_cache_hit_ratio",
+            "Render cache hits / lookups (0 before any lookup)",
+            cache.hits / looked if looked else 0.0,
+        )
+        yield _gauge("fixative_render_cache_bytes", "Bytes held in the render cache", cache.size)
+        yield _counter(
+            "fixative_render_failures",
+            "Renders that failed, timed out or were refused",
+            rt.renderer.failures + rt.renderer.timeouts + rt.renderer.overloaded,
+        )
+        yield _gauge(
+            "fixative_clients_tracked", "Clients with behaviour state in memory", len(rt.clients)
+        )
+        yield _counter(
+            "fixative_events_written", "Events written to the event log", rt.events.written
+        )
+        yield _counter(
+            "fixative_events_dropped",
+            "Events dropped (queue full or write error)",
+            rt.events.dropped,
+        )
+        yield _gauge(
+            "fixative_enforcing",
+            "1 in enforce mode, 0 in observe mode",
+            1.0 if rt.enforcing else 0.0,
+        )
+        yield _gauge("fixative_rules_loaded", "Rules in force", len(rt.rules.rules))
+        yield _gauge(
+            "fixative_uptime_seconds",
+            "Seconds since the runtime was built",
+            time.time() - rt.started,
+        )
+
+
+def _counter(name: str, doc: str, value: float) -> Metric:
+    family = CounterMetricFamily(name, doc)
+    family.add_metric([], value)
+    return family
+
+
+def _gauge(name: str, doc: str, value: float) -> Metric:
+    family = GaugeMetricFamily(name, doc)
+    family.add_metric([], value)
+    return family

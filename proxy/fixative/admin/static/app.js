@@ -1,0 +1,379 @@
+// Fixative dashboard: one page over the admin API. The token lives in sessionStorage (this tab only)
+// and goes out as an Authorization header, never in a URL. Everything shown is set with textContent.
+
+const KEY = "fixative.token";
+const VERDICTS = ["human", "suspect", "scraper"];
+const PROFILES = [["person", "A person"], ["gptbot", "GPTBot"], ["img2dataset", "img2dataset"],
+                  ["forged-chrome", "Script posing as Chrome"]];
+const $ = (id) => document.getElementById(id);
+const state = { range: 86400, stats: null, lastId: null, streamAbort: null, previewUrls: [] };
+
+class Unauthorized extends Error {}
+
+async function api(path, options = {}) {
+  const token = sessionStorage.getItem(KEY);
+  const headers = { Authorization: `Bearer ${token}`, ...(options.body ? { "Content-Type": "application/json" } : {}) };
+  const res = await fetch(path, { ...options, headers: { ...headers, ...(options.headers || {}) } });
+  if (res.status === 401) throw new Unauthorized("wrong token");
+  return res;
+}
+
+async function json(path, options) {
+  const res = await api(path, options);
+  const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
+  if (!res.ok) {
+    const err = new Error(body.problems ? `${body.error}:\n${body.problems.join("\n")}` : body.error);
+    err.status = res.status;
+    throw err;
+  }
+  return body;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+const fmt = new Intl.NumberFormat();
+const shortUa = (ua) => (ua == null ? "(no User-Agent)" : ua.length > 90 ? `${ua.slice(0, 88)}…` : ua);
+const reasonText = (r) => r.replace(/ \[[^\]]*\]$/, "");
+
+// ---- sign in -----------------------------------------------------------------------------------
+
+function showLogin(message = "") {
+  stopStream();
+  $("app").hidden = true;
+  $("topbar-right").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message;
+  $("token").focus();
+}
+
+async function signIn(token) {
+  sessionStorage.setItem(KEY, token);
+  try {
+    await json("/api/status");
+  } catch (e) {
+    sessionStorage.removeItem(KEY);
+    showLogin(e instanceof Unauthorized ? "That token is not right. Check admin-token in the state directory."
+                                        : `Could not reach Fixative: ${e.message}`);
+    return;
+  }
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("topbar-right").hidden = false;
+  await refreshAll();
+  startStream();
+}
+
+// ---- status, mode, tiles, chart, tables ---------------------------------------------------------
+
+async function refreshStatus() {
+  const s = await json("/api/status");
+  for (const mode of ["observe", "enforce"]) {
+    $(`mode-${mode}`).setAttribute("aria-checked", String(s.mode === mode));
+  }
+  $("observe-banner").hidden = s.mode !== "observe";
+  const pill = $("upstream-pill");
+  pill.className = `pill ${s.upstream.ok ? "ok" : "bad"}`;
+  pill.textContent = s.upstream.ok ? "site up" : "site unreachable";
+  pill.title = `${s.upstream.url}${s.upstream.error ? ` — ${s.upstream.error}` : ""}`;
+  $("foot").textContent = `Fixative ${s.versions.fixative} · mitmproxy ${s.versions.mitmproxy} · ${s.rules} rules · ` +
+    `${s.preset} preset · up ${Math.round(s.uptime / 60)} min · ${fmt.format(s.clients_tracked)} clients tracked`;
+}
+
+async function refreshStats() {
+  const until = Date.now() / 1000;
+  const buckets = state.range === 3600 ? 60 : state.range === 86400 ? 48 : 56;
+  const s = await json(`/api/stats?since=${until - state.range}&until=${until}&buckets=${buckets}`);
+  state.stats = s;
+  for (const v of VERDICTS) $(`count-${v}`).textContent = fmt.format(s.verdicts[v]);
+  const altered = s.treatments.filter((t) => t.applied && t.treatment !== "original").reduce((a, t) => a + t.count, 0);
+  $("count-altered").textContent = fmt.format(altered);
+  drawChart(s);
+  fillTable("agents", s.top_agents, (a) => [shortUa(a.user_agent), `${a.scraper} scraper · ${a.suspect} suspect`], (a) => a.count);
+  fillTable("networks", s.top_networks, (n) => [n.network, n.as || `${n.addresses} address${n.addresses === 1 ? "" : "es"}`], (n) => n.count);
+  fillTable("works", s.top_works, (w) => [w.path, w.treatments.join(", ")], (w) => w.count);
+}
+
+function fillTable(id, rows, label, count) {
+  const body = $(id).tBodies[0];
+  body.replaceChildren();
+  if (!rows.length) {
+    body.append(el("tr", {}, el("td", { class: "name", text: "Nothing yet in this range." })));
+    return;
+  }
+  const max = Math.max(...rows.map(count), 1);
+  for (const row of rows) {
+    const [title, detail] = label(row);
+    const bar = el("div", { class: "bar" });
+    bar.style.width = `${Math.max(4, (100 * count(row)) / max)}%`;
+    body.append(el("tr", {}, el("td", { class: "name", title }, title, el("small", { text: detail }), bar),
+                   el("td", { class: "num", text: fmt.format(count(row)) })));
+  }
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
+
+function drawChart(s) {
+  const box = $("chart");
+  const W = Math.max(box.clientWidth, 300), H = box.clientHeight || 220, left = 40, bottom = 22, top = 8;
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none" });
+  const max = Math.max(1, ...s.series.map((b) => b.human + b.suspect + b.scraper));
+  const nice = niceMax(max);
+  const plotH = H - bottom - top, slot = (W - left) / s.series.length;
+  const steps = nice % 4 === 0 ? 4 : nice % 5 === 0 ? 5 : 2;
+  for (let i = 0; i <= steps; i++) {
+    const y = top + plotH - (plotH * i) / steps;
+    root.append(svg("line", { x1: left, x2: W, y1: y, y2: y, class: "grid-line" }));
+    const label = svg("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "axis" });
+    label.textContent = fmt.format((nice * i) / steps);
+    root.append(label);
+  }
+  const colours = { human: "#2f9e6e", suspect: "#d99a1e", scraper: "#d14b4b" };
+  s.series.forEach((b, i) => {
+    let y = top + plotH;
+    for (const v of VERDICTS) {
+      const h = (plotH * b[v]) / nice;
+      if (h > 0) {
+        const rect = svg("rect", { x: left + i * slot + slot * 0.12, y: y - h, width: Math.max(1, slot * 0.76), height: h,
+                                   fill: colours[v], rx: Math.min(3, slot * 0.2) });
+        const tip = svg("title", {});
+        tip.textContent = `${b[v]} ${v} · ${new Date(b.start * 1000).toLocaleString()}`;
+        rect.append(tip);
+        root.append(rect);
+        y -= h;
+      }
+    }
+  });
+  const ticks = 6;
+  for (let i = 0; i < ticks; i++) {
+    const idx = Math.round((i * (s.series.length - 1)) / (ticks - 1));
+    const t = new Date(s.series[idx].start * 1000);
+    const label = svg("text", { x: left + idx * slot + slot / 2, y: H - 6, "text-anchor": "middle", class: "axis" });
+    label.textContent = state.range > 86400 ? t.toLocaleDateString([], { weekday: "short", day: "numeric" })
+                                            : t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    root.append(label);
+  }
+  box.replaceChildren(root);
+}
+
+function niceMax(n) {
+  const p = 10 ** Math.floor(Math.log10(n));
+  return Math.max(4, [1, 2, 4, 5, 8, 10].map((m) => m * p).find((m) => m >= n));
+}
+
+// ---- live feed (Server-Sent Events read through fetch, so the token stays in a header) ----------
+
+function addToFeed(e, live = true) {
+  const feed = $("feed");
+  $("feed-empty").hidden = true;
+  const time = new Date(e.ts * 1000).toLocaleTimeString();
+  const treatment = e.applied ? e.treatment : e.treatment === "original" ? "original" : `${e.treatment} (observe)`;
+  const item = el("li", {}, el("span", { class: `chip ${e.verdict}`, text: e.verdict }),
+    el("span", { class: "path", title: e.path, text: e.path }), el("span", { class: "time", text: time }),
+    el("span", { class: "who", text: `${e.ip} · ${shortUa(e.user_agent)} → ${treatment}` }),
+    el("span", { class: "why", title: e.reasons.join("\n"), text: e.reasons.length ? reasonText(e.reasons[0]) : "no rule matched" }));
+  feed.prepend(item);
+  while (feed.children.length > 80) feed.lastChild.remove();
+  if (live && state.stats) {
+    state.stats.verdicts[e.verdict] += 1;
+    $(`count-${e.verdict}`).textContent = fmt.format(state.stats.verdicts[e.verdict]);
+  }
+}
+
+function stopStream() {
+  if (state.streamAbort) state.streamAbort.abort();
+  state.streamAbort = null;
+}
+
+async function startStream() {
+  stopStream();
+  const abort = new AbortController();
+  state.streamAbort = abort;
+  const pill = $("live-pill");
+  if (state.lastId === null) {
+    const recent = await json("/api/events?limit=25");
+    recent.events.reverse().forEach((e) => addToFeed(e, false));
+    state.lastId = recent.events.length ? recent.events[recent.events.length - 1].id : 0;
+  }
+  while (!abort.signal.aborted) {
+    try {
+      const res = await api(`/api/events/stream?after=${state.lastId}`, { signal: abort.signal });
+      pill.textContent = "live";
+      pill.className = "pill live ok";
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          handleBlock(buffer.slice(0, cut));
+          buffer = buffer.slice(cut + 2);
+        }
+      }
+    } catch (e) {
+      if (e instanceof Unauthorized) return showLogin("The token was refused.");
+      if (abort.signal.aborted) return;
+    }
+    pill.textContent = "reconnecting";
+    pill.className = "pill live bad";
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+function handleBlock(block) {
+  let event = "message", data = "";
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event: ")) event = line.slice(7);
+    else if (line.startsWith("data: ")) data += line.slice(6);
+  }
+  if (event !== "decision" || !data) return;
+  const e = JSON.parse(data);
+  state.lastId = Math.max(state.lastId, e.id);
+  addToFeed(e);
+}
+
+// ---- packs and overrides ------------------------------------------------------------------------
+
+async function refreshPacks() {
+  const { packs } = await json("/api/packs");
+  const list = $("packs");
+  list.replaceChildren();
+  for (const p of packs) {
+    const box = el("input", { type: "checkbox", "aria-label": `${p.name} on` });
+    box.checked = p.enabled;
+    box.disabled = p.origin === "local";
+    box.addEventListener("change", () => changePacks({ action: box.checked ? "enable" : "disable", name: p.name }));
+    const info = el("div", {}, el("span", { class: "pack-name", text: p.name }), " ",
+      el("span", { class: "chip plain", text: `${p.rules ?? 0} rules` }), el("small", { text: p.description || "", title: p.description || "" }));
+    list.append(el("li", {}, info, el("label", { class: "switch" }, box, el("span"))));
+  }
+}
+
+async function changePacks(body) {
+  $("packs-error").textContent = "";
+  try {
+    await json("/api/packs", { method: "POST", body: JSON.stringify(body) });
+  } catch (e) {
+    $("packs-error").textContent = e.message;
+  }
+  await Promise.all([refreshPacks(), refreshStatus()]);
+}
+
+async function refreshOverrides() {
+  const { overrides } = await json("/api/overrides");
+  const list = $("overrides");
+  list.replaceChildren();
+  if (!overrides.length) list.append(el("li", { class: "empty-row" }, el("small", { text: "No overrides: the rule packs decide." })));
+  for (const o of overrides) {
+    const remove = el("button", { type: "button", class: "ghost", text: "Remove" });
+    remove.addEventListener("click", async () => {
+      await json(`/api/overrides?id=${encodeURIComponent(o.id)}`, { method: "DELETE" });
+      await refreshOverrides();
+    });
+    const what = o.kind === "ip" ? o.value : `UA contains “${o.value}”`;
+    list.append(el("li", {}, el("div", { class: "ov-text" }, el("span", { class: `chip ${o.action === "allow" ? "human" : "scraper"}`, text: o.action }),
+      ` ${what} `, el("small", { text: o.note })), remove));
+  }
+}
+
+// ---- preview -------------------------------------------------------------------------------------
+
+async function runPreview(path) {
+  $("preview-error").textContent = "";
+  state.previewUrls.forEach((u) => URL.revokeObjectURL(u));
+  state.previewUrls = [];
+  const box = $("previews");
+  box.replaceChildren();
+  for (const [profile, label] of PROFILES) {
+    const res = await api(`/api/preview?path=${encodeURIComponent(path)}&profile=${profile}&raw=1`);
+    if (res.status === 400) {
+      $("preview-error").textContent = (await res.json()).error;
+      return;
+    }
+    const url = URL.createObjectURL(await res.blob());
+    state.previewUrls.push(url);
+    const verdict = res.headers.get("X-Fixative-Verdict");
+    const treatment = res.headers.get("X-Fixative-Treatment");
+    const gets = res.headers.get("X-Fixative-Applied") === "1" || treatment === "original"
+      ? treatment : `original (observe mode; enforce gives ${treatment})`;
+    box.append(el("figure", {}, el("img", { src: url, alt: `What ${label} gets` }),
+      el("figcaption", {}, el("strong", { text: label }), el("span", { class: `chip ${verdict}`, text: verdict }),
+        ` ${gets}`)));
+  }
+}
+
+// ---- wiring --------------------------------------------------------------------------------------
+
+async function refreshAll() {
+  await Promise.all([refreshStatus(), refreshStats(), refreshPacks(), refreshOverrides()]);
+}
+
+function guard(fn) {
+  return (...args) => fn(...args).catch((e) => (e instanceof Unauthorized ? showLogin("The token was refused.") : console.error(e)));
+}
+
+$("login-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  signIn($("token").value.trim());
+});
+$("logout").addEventListener("click", () => {
+  sessionStorage.removeItem(KEY);
+  showLogin();
+});
+for (const button of document.querySelectorAll("[data-mode]")) {
+  button.addEventListener("click", guard(async () => {
+    await json("/api/mode", { method: "POST", body: JSON.stringify({ mode: button.dataset.mode }) });
+    await refreshStatus();
+  }));
+}
+for (const button of document.querySelectorAll("[data-range]")) {
+  button.addEventListener("click", guard(async () => {
+    document.querySelectorAll("[data-range]").forEach((b) => b.classList.toggle("on", b === button));
+    state.range = Number(button.dataset.range);
+    await refreshStats();
+  }));
+}
+$("reload-packs").addEventListener("click", guard(() => changePacks({ action: "reload" })));
+$("override-form").addEventListener("submit", guard(async (ev) => {
+  ev.preventDefault();
+  $("ov-error").textContent = "";
+  try {
+    await json("/api/overrides", { method: "POST", body: JSON.stringify({
+      kind: $("ov-kind").value, action: $("ov-action").value, value: $("ov-value").value.trim(), note: $("ov-note").value.trim() }) });
+    $("ov-value").value = "";
+    $("ov-note").value = "";
+  } catch (e) {
+    $("ov-error").textContent = e.message;
+  }
+  await refreshOverrides();
+}));
+$("ov-kind").addEventListener("change", () => {
+  $("ov-value").placeholder = $("ov-kind").value === "ip" ? "203.0.113.0/24" : "SomeBot";
+});
+$("preview-form").addEventListener("submit", guard(async (ev) => {
+  ev.preventDefault();
+  await runPreview($("preview-path").value.trim());
+}));
+window.addEventListener("resize", () => state.stats && drawChart(state.stats));
+setInterval(guard(async () => {
+  if (!$("app").hidden) await Promise.all([refreshStats(), refreshStatus()]);
+}), 30000);
+
+if (sessionStorage.getItem(KEY)) guard(signIn)(sessionStorage.getItem(KEY));
+else showLogin();
