@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import requests
+
 from fixative.demo.origin import start_origin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,3 +105,42 @@ def start_fixative(upstream: str, state_dir: Path, *extra: str) -> ProxyProcess:
     args = [str(VENV_BIN / "fixative"), "run", "--upstream", upstream, "--listen", f"127.0.0.1:{port}",
             "--state-dir", str(state_dir), *extra]
     return ProxyProcess(args, "protecting", port)
+
+
+# What Debian's Chromium sends over HTTP/1.1 to 127.0.0.1 (a secure context), in its order, claiming
+# CHROME_UA (recorded: fixtures/headers/chromium-desktop-page.json and -image.json). requests with only
+# a browser User-Agent is no longer a person (rules/header-consistency.yaml, client-fingerprints.yaml).
+_CHROMIUM_HINTS = [("sec-ch-ua", '"Not:A-Brand";v="8", "Chromium";v="131"'), ("sec-ch-ua-mobile", "?0"),
+                   ("sec-ch-ua-platform", '"Linux"')]
+_CHROMIUM = {
+    "page": [("Connection", "keep-alive"), *_CHROMIUM_HINTS, ("Upgrade-Insecure-Requests", "1"),
+             ("User-Agent", CHROME_UA),
+             ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+                        "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"),
+             ("Sec-Fetch-Site", "none"), ("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-User", "?1"),
+             ("Sec-Fetch-Dest", "document")],
+    "image": [("Connection", "keep-alive"), *_CHROMIUM_HINTS, ("User-Agent", CHROME_UA),
+              ("Accept", "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"),
+              ("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image")],
+}
+
+
+def browser_headers(kind: str = "page", referer: str | None = None, **extra: str) -> dict[str, str]:
+    """Chromium's headers for a page navigation or an <img> load, in Chromium's order; extra ones last."""
+    headers = dict(_CHROMIUM[kind])
+    if referer:
+        headers["Referer"] = referer
+    headers.update({"Accept-Encoding": "gzip, deflate, br", "Accept-Language": "en-GB,en;q=0.9"})
+    headers.update(extra)
+    return headers
+
+
+def browser_session() -> requests.Session:
+    """A requests.Session with no default headers of its own: http.client writes Host, then yours in order."""
+    session = requests.Session()
+    session.headers.clear()
+    return session
+
+
+def browser_get(url: str, kind: str = "page", referer: str | None = None, **extra: str) -> requests.Response:
+    return browser_session().get(url, headers=browser_headers(kind, referer, **extra), timeout=30)

@@ -11,11 +11,14 @@ Also converts a few curl-impersonate browser captures (HTTP/2, lower-case) from
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
+import os
 import subprocess
 import sys
 import threading
 import urllib.request
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -31,7 +34,7 @@ from browser import CHROMIUM, CHROMIUM_ARGS, desktop_user_agent  # noqa: E402
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "fixtures" / "headers"
 SIGNATURES = HERE.parents[1] / "shared/reference-data/user-agents/curl-impersonate-browser-signatures"
-IMG2DATASET_UA = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:72.0) Gecko/20100101 Firefox/72.0"
+PLAIN_HOST = "gallery.example"  # resolved to 127.0.0.1 inside Chromium: plain HTTP, not a secure context
 # A 1x1 PNG: enough for a browser to count the <img> as loaded.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
@@ -86,9 +89,11 @@ class Recorder:
 
 def save(out: Path, name: str, client: str, kind: str, headers: list[list[str]], source: str,
          secure_context: bool = True) -> None:
-    doc = {"client": client, "kind": kind, "secure_context": secure_context, "source": source,
-           "headers": headers}
-    (out / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    meta = {"client": client, "kind": kind, "secure_context": secure_context, "source": source}
+    lines = ",\n".join(f"  {json.dumps(pair)}" for pair in headers)  # one header a line, in order
+    text = json.dumps(meta, indent=1)[:-2] + f',\n "headers": [\n{lines}\n ]\n}}\n'
+    json.loads(text)
+    (out / f"{name}.json").write_text(text, encoding="utf-8")
     print(f"{name}: {len(headers)} headers")
 
 
@@ -96,34 +101,32 @@ def record_tools(rec: Recorder, out: Path) -> None:
     image = rec.url + "/images/work.png"
     today = date.today().isoformat()
 
-    def run(name: str, client: str, action, version: str) -> None:
+    def run(name: str, client: str, action: Callable[[], object], version: str) -> None:
         action()
         save(out, name, client, "image", rec.take("/images/work.png"),
              f"recorded by tests/record_headers.py on {today}: {version}")
 
-    def curl_version() -> str:
-        return subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split("\n")[0][:40]
-
-    def wget_version() -> str:
-        return subprocess.run(["wget", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    def version_of(*command: str) -> str:  # "curl 7.88.1", "GNU Wget 1.21.3"
+        first = subprocess.run(command, capture_output=True, text=True).stdout.split("\n")[0]
+        return " ".join(first.split()[:3 if first.startswith("GNU") else 2])
 
     run("curl-image", "curl", lambda: subprocess.run(["curl", "-sS", "-o", "/dev/null", image], check=True),
-        curl_version())
+        version_of("curl", "--version"))
     run("wget-image", "wget", lambda: subprocess.run(["wget", "-q", "-O", "/dev/null", image], check=True),
-        wget_version())
+        version_of("wget", "--version"))
     run("requests-image", "python-requests", lambda: requests.get(image, timeout=10),
         f"requests {requests.__version__}")
     run("urllib-image", "python-urllib", lambda: urllib.request.urlopen(image, timeout=10).read(),
         f"urllib.request.urlopen, Python {sys.version.split()[0]}")
 
     def img2dataset() -> None:
+        os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no network check on import
         from img2dataset.downloader import download_image  # img2dataset's own fetch, default options
-        key, stream, err = download_image((0, image), 10, None, ["noai", "noimageai", "noindex", "noimageindex"])
+        *_, err = download_image((0, image), 10, None, ["noai", "noimageai", "noindex", "noimageindex"])
         assert err is None, err
 
-    import importlib.metadata as md
-    run("img2dataset-image", "img2dataset", img2dataset,
-        f"img2dataset {md.version('img2dataset')} downloader.download_image (default UA, no token)")
+    run("img2dataset-image", "img2dataset", img2dataset, f"img2dataset {importlib.metadata.version('img2dataset')} "
+        "downloader.download_image (default UA, no token)")
 
     async def aio() -> None:
         async with aiohttp.ClientSession() as s, s.get(image) as r:
@@ -139,30 +142,36 @@ def record_tools(rec: Recorder, out: Path) -> None:
 def record_chromium(rec: Recorder, out: Path) -> list[list[str]]:
     """Chromium loading a page that embeds an <img>, and opening the image directly.
 
-    Returns the desktop-UA image request's headers, for the forged-Chrome client.
+    Desktop UA and headless default to 127.0.0.1 (a secure context), and the desktop UA over
+    plain HTTP to a non-local name. Returns the desktop image request's headers (secure context).
     """
     from playwright.sync_api import sync_playwright
 
     today = date.today().isoformat()
+    port = rec.url.rsplit(":", 1)[1]
+    args = [*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {PLAIN_HOST} 127.0.0.1"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
         source = f"recorded by tests/record_headers.py on {today}: Debian Chromium {browser.version} via Playwright"
-        for label, options in (("desktop", {"user_agent": desktop_user_agent(browser.version)}),
-                               ("headless", {})):
+        runs = (("desktop", rec.url, {"user_agent": desktop_user_agent(browser.version)}, True),
+                ("headless", rec.url, {}, True),
+                ("desktop-plain-http", f"http://{PLAIN_HOST}:{port}",
+                 {"user_agent": desktop_user_agent(browser.version)}, False))
+        for label, base, options, secure in runs:
             context = browser.new_context(**options)
             page = context.new_page()
-            page.goto(rec.url + "/page.html", wait_until="networkidle")
-            save(out, f"chromium-{label}-page", f"chromium-{label}", "page", rec.take("/page.html"), source)
+            page.goto(base + "/page.html", wait_until="networkidle")
+            save(out, f"chromium-{label}-page", f"chromium-{label}", "page", rec.take("/page.html"), source,
+                 secure)
             save(out, f"chromium-{label}-image", f"chromium-{label}", "image", rec.take("/images/work.png"),
-                 source + " (<img> in the page)")
+                 source + " (<img> in the page)", secure)
             if label == "desktop":
-                image_headers = json.loads((out / "chromium-desktop-image.json").read_text())["headers"]
-                page.goto(rec.url + "/images/work.png")
+                page.goto(base + "/images/work.png")
                 save(out, "chromium-desktop-direct-image", "chromium-desktop", "image",
                      rec.take("/images/work.png"), source + " (image URL opened in the tab)")
             context.close()
         browser.close()
-    return image_headers
+    return json.loads((out / "chromium-desktop-image.json").read_text())["headers"]
 
 
 def record_forged(rec: Recorder, out: Path, chrome_image: list[list[str]]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from harness import CHROME_UA, VENV_BIN, OriginThread, ProxyProcess, free_port, start_fixative
+from harness import CHROME_UA, VENV_BIN, browser_get, browser_headers, browser_session, OriginThread, ProxyProcess, free_port, start_fixative
 
 
 def wait_for_rows(db: Path, minimum: int, timeout: float = 10) -> list[sqlite3.Row]:
@@ -29,7 +29,7 @@ def test_decisions_are_recorded_with_reasons_and_survive_a_restart(origin: Origi
     proxy = start_fixative(origin.url, tmp_path)
     try:
         requests.get(proxy.url + "/images/full/evening-over-the-downs.jpg", headers={"User-Agent": "curl/8.7.1"})
-        requests.get(proxy.url + "/", headers={"User-Agent": CHROME_UA})
+        browser_get(proxy.url + "/")
         rows = wait_for_rows(tmp_path / "events.sqlite3", 2)
     finally:
         proxy.stop()
@@ -42,7 +42,7 @@ def test_decisions_are_recorded_with_reasons_and_survive_a_restart(origin: Origi
 
     again = start_fixative(origin.url, tmp_path)
     try:
-        requests.get(again.url + "/about.html", headers={"User-Agent": CHROME_UA})
+        browser_get(again.url + "/about.html")
         rows_after = wait_for_rows(tmp_path / "events.sqlite3", len(rows) + 1)
     finally:
         again.stop()
@@ -96,10 +96,10 @@ def test_forwarded_for_believed_only_from_trusted_proxies(origin: OriginThread, 
     untrusted = start_fixative(origin.url, tmp_path / "a")
     trusting = start_fixative(origin.url, tmp_path / "b", "--trusted-proxy", "127.0.0.0/8")
     try:
-        headers = {"User-Agent": CHROME_UA, "X-Forwarded-For": gptbot_ip, "Referer": "http://x/"}
+        headers = browser_headers("image", referer="http://x/", **{"X-Forwarded-For": gptbot_ip})
         url = "/images/thumbs/evening-over-the-downs.jpg"
-        assert requests.get(untrusted.url + url, headers=headers).headers.get("Cache-Control") is None
-        assert requests.get(trusting.url + url, headers=headers).headers["Cache-Control"] == "private, no-store"
+        assert browser_session().get(untrusted.url + url, headers=headers).headers.get("Cache-Control") is None
+        assert browser_session().get(trusting.url + url, headers=headers).headers["Cache-Control"] == "private, no-store"
         rows = wait_for_rows(tmp_path / "b" / "events.sqlite3", 1)
         assert rows[-1]["ip"] == gptbot_ip and "ai-crawler-networks/gptbot-network" in rows[-1]["reasons"]
     finally:

@@ -93,7 +93,7 @@ def test_pack_loads_with_expected_weights() -> None:
 
 @pytest.fixture(scope="module")
 def balanced_with_pack() -> RuleSet:
-    return load_rules("balanced", [PACK])
+    return load_rules("balanced")  # the preset imports hosting-networks.yaml
 
 
 def classify(rules: RuleSet, db: AsnDatabase, ip: str, ua: str | None, headers: tuple[tuple[str, str], ...] = ()
@@ -130,3 +130,8 @@ def test_pack_against_balanced_thresholds(balanced_with_pack: RuleSet, db: AsnDa
     assert got == verdict, reasons
     network = [r for r in reasons if r.startswith("hosting-networks/")]
     assert network == ([rule] if rule else [])
+
+
+def test_balanced_and_strict_import_the_pack():
+    for preset in ("balanced", "strict"):
+        assert "hosting-networks" in [p.name for p in load_rules(preset).packs]

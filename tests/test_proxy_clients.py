@@ -15,7 +15,7 @@ import requests
 from PIL import Image
 
 from fixative.demo.site import list_works
-from harness import CHROME_UA
+from harness import CHROME_UA, browser_get, browser_headers, browser_session
 
 WORKS = list_works()
 ONE_PER_FORMAT = [next(w for w in WORKS if w.fmt == fmt) for fmt in ("jpeg", "png", "webp")]
@@ -44,12 +44,10 @@ def assert_decoy(data: bytes, site: Path, work) -> None:
 
 @pytest.mark.parametrize("work", ONE_PER_FORMAT, ids=lambda w: w.fmt)
 def test_browser_user_agent_gets_original_bytes(proxy, site, work):
-    s = requests.Session()
-    s.headers.update({"User-Agent": CHROME_UA, "Accept-Language": "en-GB,en;q=0.9"})
-    page = s.get(proxy.url + work.page_url, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    s = browser_session()
+    page = s.get(proxy.url + work.page_url, headers=browser_headers("page"))
     assert "fx_session=" in page.headers.get("Set-Cookie", "")
-    r = s.get(proxy.url + work.full_url, headers={"Accept": "image/avif,image/webp,*/*",
-                                                  "Referer": proxy.url + work.page_url})
+    r = s.get(proxy.url + work.full_url, headers=browser_headers("image", referer=proxy.url + work.page_url))
     assert r.status_code == 200
     assert r.content == original(site, work.full_url)
     assert r.headers["X-Robots-Tag"] == "noai, noimageai"
@@ -138,7 +136,7 @@ def test_tdmrep_well_known(proxy):
 
 
 def test_corrupt_image_original_for_person_block_for_scraper(proxy, site):
-    person = requests.get(proxy.url + "/images/full/broken.jpg", headers={"User-Agent": CHROME_UA})
+    person = browser_get(proxy.url + "/images/full/broken.jpg", "image")
     assert person.content == (site / "images/full/broken.jpg").read_bytes()
     scraper = requests.get(proxy.url + "/images/full/broken.jpg")
     assert scraper.status_code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .facts import Facts
+from .network.asn import AsnDatabase
 from .rules.ruleset import RuleSet
 from .signals import collect_signals
 from .verdict import Decision
@@ -11,11 +12,12 @@ from .verdict import Decision
 class Classifier:
     """Applies signals and rule packs to one request's facts."""
 
-    def __init__(self, rules: RuleSet):
+    def __init__(self, rules: RuleSet, asn: AsnDatabase | None = None):
         self.rules = rules
+        self.asn = asn
 
     def classify(self, facts: Facts, extra_signals: dict[str, str] | None = None) -> Decision:
-        signals = collect_signals(facts)
+        signals = collect_signals(facts, self.asn)
         if extra_signals:
             signals.update(extra_signals)
         return self.rules.evaluate(facts, signals)

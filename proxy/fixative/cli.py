@@ -150,6 +150,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from .classify import Classifier
     from .rules.presets import load_rules
 
+    from .runtime import load_asn
+
     config = _config_from(args)
     rules = load_rules(config.preset, list(config.packs), config.thresholds)
     headers = []
@@ -162,7 +164,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         headers.insert(0, ("User-Agent", args.ua))
     facts = Facts(ip=args.ip, user_agent=args.ua, path=args.path, method=args.method.upper(),
                   headers=tuple(headers))
-    decision = Classifier(rules).classify(facts)
+    decision = Classifier(rules, load_asn(config)).classify(facts)
     treatment = config.policy.treatment(decision.verdict, facts.kind)
     if args.json:
         print(json.dumps({**decision.as_dict(), "kind": facts.kind, "treatment": treatment,

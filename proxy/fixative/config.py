@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from .ipset import parse_network
-from .policy import Policy, parse_policy
+from .policy import DECOY_STYLES, FOLDER, DecoyStyles, Policy, parse_decoy_style, parse_policy
 from .rules.presets import parse_thresholds, preset_names, resolve_preset
 from .rules.ruleset import Thresholds
+from .treatments.folder import IMAGE_SUFFIXES, folder_images
 from .yamlsource import LineDict, YamlSourceError, load_yaml
 
 MODES = ("observe", "enforce")
@@ -30,12 +31,20 @@ KEYS = {
     "artist": "the artist's name, used in watermarks and notices",
     "watermark": "{text: ..., max_side: 1024, quality: 70, opacity: 0.35}",
     "events": "{retention_days: 30, max_rows: 1000000}",
-    "images": "{max_bytes: 50000000, max_pixels: 60000000, time_limit: 10, workers: 2, cache_mb: 128}",
+    "images": "{max_bytes: 50000000, max_pixels: 60000000, time_limit: 10, workers: 2, cache_mb: 128, "
+              "disk_cache_mb: 0}",
     "tarpit_seconds": "how long a tarpitted request is held before it is refused",
     "traps": "true to add invisible trap links to pages (changes page HTML; off by default)",
     "session_cookie": "false to stop setting the fx_session cookie on pages",
     "behaviour": "{max_clients: 100000, ttl_seconds: 1800, max_mb: 256}",
+    "asn_databases": "list of ip2asn .tsv/.tsv.gz or GeoLite2-ASN/DB-IP .mmdb files, in priority order "
+                     "(the shipped hosting/VPN/relay table is always used)",
+    "decoy": f"{{style: {'|'.join(DECOY_STYLES)}, folder: DIR, notice_text: TEXT, "
+             "suspect: {style: ...}, scraper: {style: ...}}",
+    "traces": "{enabled: true, per_image_per_hour: 8, per_hour: 1000, retention_days: 365}",
+    "originals": "{add_rights_metadata: false}",
 }
+DECOY_KEYS = ("style", "folder", "notice_text", "suspect", "scraper")
 
 
 class ConfigError(ValueError):
@@ -55,6 +64,7 @@ class Config:
     trusted_proxies: tuple[str, ...] = ()
     preset: str = "balanced"
     packs: tuple[Path, ...] = ()
+    asn_databases: tuple[Path, ...] = ()
     thresholds: Thresholds | None = None
     policy: Policy = field(default_factory=Policy)
     artist: str = "the artist"
@@ -75,11 +85,24 @@ class Config:
     max_clients: int = 100_000
     client_ttl: float = 1800.0
     behaviour_mb: int = 256
+    decoy: DecoyStyles = field(default_factory=DecoyStyles)
+    decoy_folder: Path | None = None
+    notice_text: str | None = None
+    trace_enabled: bool = True
+    trace_per_image: int = 8  # distinct clients per image per hour that get their own traced copy
+    trace_per_hour: int = 1000  # new traced copies per hour in all: bounds the extra rendering
+    trace_retention_days: float = 365
+    rights_on_originals: bool = False
+    disk_cache_mb: int = 0
     source: str = "(defaults)"
 
     @property
     def mark_text(self) -> str:
         return self.watermark_text or f"© {self.artist} · not licensed for AI training"
+
+    @property
+    def notice_headline(self) -> str:
+        return self.notice_text or "Not licensed for AI training"
 
 
 def load_config(path: Path | None, **overrides: Any) -> Config:
@@ -125,6 +148,8 @@ def _from_file(path: Path, doc: LineDict, problems: list[str]) -> dict[str, Any]
             problems.append(f"{where(key)}: {e}. Expected {KEYS[key]}.")
     if "thresholds" in doc:
         values["thresholds"] = parse_thresholds(doc["thresholds"], f"{path}:{doc.line_of('thresholds')}", problems)
+    if "decoy" in doc:
+        values.update(_decoy(path, doc["decoy"], doc.line_of("decoy"), problems))
     return values
 
 
@@ -137,7 +162,7 @@ def _convert(key: str, value: Any, base: Path) -> dict[str, Any]:
         return {key: (base / str(value)).resolve()}
     if key == "trusted_proxies":
         return {key: tuple(str(v) for v in _as_list(value))}
-    if key == "packs":
+    if key in ("packs", "asn_databases"):
         return {key: tuple((base / str(v)).resolve() for v in _as_list(value))}
     if key == "policy":
         return {key: parse_policy(value)}
@@ -147,7 +172,7 @@ def _convert(key: str, value: Any, base: Path) -> dict[str, Any]:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")
         return {key: value}
-    if key == "thresholds":
+    if key in ("thresholds", "decoy"):
         return {}
     return _section(key, value)
 
@@ -161,7 +186,10 @@ def _section(key: str, value: Any) -> dict[str, Any]:
         "events": {"retention_days": "retention_days", "max_rows": "max_rows"},
         "behaviour": {"max_clients": "max_clients", "ttl_seconds": "client_ttl", "max_mb": "behaviour_mb"},
         "images": {"max_bytes": "max_image_bytes", "max_pixels": "max_pixels", "time_limit": "image_time_limit",
-                   "workers": "image_workers", "cache_mb": "cache_mb"},
+                   "workers": "image_workers", "cache_mb": "cache_mb", "disk_cache_mb": "disk_cache_mb"},
+        "traces": {"enabled": "trace_enabled", "per_image_per_hour": "trace_per_image",
+                   "per_hour": "trace_per_hour", "retention_days": "trace_retention_days"},
+        "originals": {"add_rights_metadata": "rights_on_originals"},
     }[key]
     out: dict[str, Any] = {}
     for sub, v in value.items():
@@ -170,13 +198,69 @@ def _section(key: str, value: Any) -> dict[str, Any]:
         target = names[sub]
         if target == "watermark_text":
             out[target] = str(v)
+        elif target in ("trace_enabled", "rights_on_originals"):
+            if not isinstance(v, bool):
+                raise ValueError(f"{sub}: expected true or false, got {v!r}")
+            out[target] = v
+        elif target in ("disk_cache_mb", "trace_per_image", "trace_per_hour"):
+            out[target] = int(_number(v, 0, 10**9))
         elif target == "watermark_opacity":
             out[target] = _number(v, 0.05, 1.0)
-        elif target in ("image_time_limit", "retention_days", "client_ttl"):
+        elif target in ("image_time_limit", "retention_days", "client_ttl", "trace_retention_days"):
             out[target] = _number(v, 0.1, 100000)
         else:
             out[target] = int(_number(v, 1, 10**12))
     return out
+
+
+def _decoy(path: Path, value: Any, line: int, problems: list[str]) -> dict[str, Any]:
+    """The `decoy:` section; each problem with the line of the sub-key it is about."""
+    def bad(sub: str | None, problem: str) -> None:
+        at = value.line_of(sub) if sub and isinstance(value, LineDict) else line
+        problems.append(f"{path}:{at}: decoy: {problem}. Expected {KEYS['decoy']}.")
+
+    if isinstance(value, str):  # `decoy: notice` is short for `decoy: {style: notice}`
+        value = LineDict(style=value)
+        value.line, value.key_lines = line, {}
+    if not isinstance(value, dict):
+        bad(None, f"expected a mapping, got {value!r}")
+        return {}
+    default, per_verdict, out = "generated", [], {}
+    for sub, v in value.items():
+        try:
+            if sub not in DECOY_KEYS:
+                raise ValueError(f"{sub}: unknown; use {', '.join(DECOY_KEYS)}")
+            if sub == "style":
+                default = parse_decoy_style(v, "style")
+            elif sub == "notice_text":
+                if not isinstance(v, str) or not v.strip():
+                    raise ValueError(f"notice_text: expected text, got {v!r}")
+                out["notice_text"] = v.strip()
+            elif sub == "folder":
+                out["decoy_folder"] = _decoy_folder(path.parent / str(v))
+            else:  # a verdict: `scraper: notice` or `scraper: {style: notice}`
+                style = v.get("style") if isinstance(v, dict) and set(v) == {"style"} else v
+                if isinstance(v, dict) and set(v) != {"style"}:
+                    raise ValueError(f"{sub}: expected {{style: STYLE}}, got {dict(v)!r}")
+                per_verdict.append((sub, parse_decoy_style(style, f"{sub}.style")))
+        except ValueError as e:
+            bad(sub, str(e))
+    styles = DecoyStyles(default, tuple(per_verdict))
+    if FOLDER in styles.all and "decoy_folder" not in out and "folder" not in value:
+        asked = "style" if default == FOLDER else next(v for v, style in per_verdict if style == FOLDER)
+        bad(asked, "the folder style needs `folder: DIR`, a folder of images the artist chooses")
+    return {"decoy": styles, **out}
+
+
+def _decoy_folder(folder: Path) -> Path:
+    folder = folder.resolve()
+    if not folder.exists():
+        raise ValueError(f"folder: {folder} does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"folder: {folder} is not a folder")
+    if not folder_images(folder):
+        raise ValueError(f"folder: {folder} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return folder
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -212,6 +296,10 @@ def _check(config: Config, problems: list[str], where: dict[str, str]) -> Config
     for pack in config.packs:
         if not pack.exists():
             problems.append(f"{src_of('packs')}: packs: {pack}: file not found")
+    for db in config.asn_databases:
+        if not db.exists():
+            problems.append(f"{src_of('asn_databases')}: asn_databases: {db}: file not found; download an "
+                            "ip2asn TSV or a GeoLite2-ASN .mmdb, or remove the entry")
     if config.upstream is not None and not config.upstream.startswith(("http://", "https://")):
         problems.append(f"{src_of('upstream')}: upstream: {config.upstream!r} must start with http:// or https://")
     _check_listen(config.listen, src_of("listen"), problems)

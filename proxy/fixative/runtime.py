@@ -10,9 +10,10 @@ from urllib.robotparser import RobotFileParser
 from .behaviour.sitemap import SiteMap
 from .behaviour.store import ClientStore
 from .classify import Classifier
-from .config import Config
+from .config import Config, ConfigError
 from .events import EventLog
 from .ipset import IPSet
+from .network.asn import AsnDatabase, load_asn_database
 from .rules.presets import load_rules
 from .rules.ruleset import RuleSet
 from .secret import load_or_create_secret
@@ -32,6 +33,7 @@ class Runtime:
     robots_agents: list[str]
     clients: ClientStore
     sitemap: SiteMap
+    asn: AsnDatabase | None = None
     trap_prefix: str | None = None
     robots: RobotFileParser | None = None  # the merged robots.txt, once served
     robots_text: str | None = None
@@ -52,10 +54,12 @@ def build_runtime(config: Config) -> Runtime:
     state = config.state_dir
     state.mkdir(parents=True, exist_ok=True)
     secret = load_or_create_secret(state)
+    asn = load_asn(config)
     return Runtime(
         config=config,
         rules=rules,
-        classifier=Classifier(rules),
+        asn=asn,
+        classifier=Classifier(rules, asn),
         trusted=IPSet(config.trusted_proxies),
         secret=secret,
         events=EventLog(state / "events.sqlite3", config.retention_days, config.max_rows),
@@ -65,3 +69,11 @@ def build_runtime(config: Config) -> Runtime:
         sitemap=SiteMap(),
         trap_prefix=trap_prefix(secret) if config.traps else None,
     )
+
+
+def load_asn(config: Config) -> AsnDatabase:
+    """The configured ASN databases plus the shipped table; ConfigError naming the bad file."""
+    try:
+        return load_asn_database(list(config.asn_databases))
+    except ValueError as e:
+        raise ConfigError([f"{config.source}: asn_databases: {e}"]) from e

@@ -140,7 +140,7 @@ class RuleControl:
     @staticmethod
     def swap(rt: Runtime, rules: RuleSet) -> None:
         """Put new rules in force; the hot path reads these attributes per request."""
-        rt.classifier = Classifier(rules)
+        rt.classifier = Classifier(rules, rt.asn)
         rt.rules = rules
         rt.robots_agents = rules.robots_tokens()
 

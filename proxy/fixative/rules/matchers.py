@@ -15,6 +15,8 @@ from typing import Any
 
 from ..facts import KINDS, Facts
 from ..ipset import IPSet
+from ..signals.browsers import browser_version
+from ..signals.headers import headers_known
 
 Signals = Mapping[str, str]
 Test = Callable[[Facts, Signals], bool]
@@ -76,7 +78,8 @@ class UserAgentRegex:
 
 class UserAgentToken:
     """`user_agent_token: [GPTBot, Spider]` — the User-Agent names this product token as a whole word (any case):
-    `Spider` matches `Spider/1.0` but not `Baiduspider`, so short tokens do not catch other crawlers."""
+    `Spider` matches `Spider/1.0` but not `Baiduspider` nor the URL `/spider.html`, so short tokens do not catch
+    other crawlers."""
 
     key = "user_agent_token"
     on_user_agent = True
@@ -84,7 +87,7 @@ class UserAgentToken:
     @staticmethod
     def compile(value: Any) -> Test:
         tokens = _strings(value, "a product token")
-        pattern = re.compile("|".join(rf"(?<![A-Za-z0-9]){re.escape(t)}(?![A-Za-z0-9])" for t in tokens),
+        pattern = re.compile("|".join(rf"(?<![A-Za-z0-9/.@_-]){re.escape(t)}(?![A-Za-z0-9@_.-])" for t in tokens),
                              re.IGNORECASE)
 
         def test(facts: Facts, signals: Signals) -> bool:
@@ -269,10 +272,79 @@ class Signal:
         return test
 
 
+class BrowserOlderThan:
+    """`browser_older_than: {Chrome: 109, Firefox: 115, Safari: 15}` — the User-Agent parses (user-agents
+    library) as one of these browser families with a major version below its number. The numbers are the
+    oldest versions still plausible for a person: about two years behind current releases, or the last
+    release of a platform people still use if that is older. They live in the pack, so pack updates move them."""
+
+    key = "browser_older_than"
+    on_user_agent = True
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        if not isinstance(value, dict) or not value:
+            raise ValueError("expected a mapping of browser family to major version, e.g. {Chrome: 109}")
+        oldest: dict[str, int] = {}
+        for family, version in value.items():
+            if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+                raise ValueError(f"{family}: expected a whole major version such as 109, got {version!r}")
+            oldest[str(family).lower()] = version
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            family, major = browser_version(facts.user_agent)
+            limit = oldest.get(family.lower())
+            return limit is not None and major is not None and major < limit
+
+        return test
+
+
+class HeaderOrder:
+    """`header_order: [Accept-Encoding, Host, User-Agent]` — the request's header names (any case) begin with
+    exactly this sequence: the order an HTTP library writes its headers in, kept when it forges a browser's."""
+
+    key = "header_order"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        names = tuple(n.lower() for n in _strings(value, "a header name"))
+        count = len(names)
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            headers = facts.headers
+            if len(headers) < count:
+                return False
+            for (name, _), wanted in zip(headers, names):  # most fail on the first name
+                if name.lower() != wanted:
+                    return False
+            return True
+
+        return test
+
+
+class HeadersKnown:
+    """`headers_known: true` — the request carries headers besides User-Agent. Every real request does; a
+    verdict asked from the User-Agent alone (`fixative explain --ua`) does not, and there headers are unknown."""
+
+    key = "headers_known"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return headers_known(facts) == value
+
+        return test
+
+
 MATCHERS: dict[str, Any] = {
     m.key: m
     for m in (
         UserAgent, UserAgentToken, UserAgentRegex, UserAgentMissing, Ip, NotIp, Path, PathRegex,
-        Method, Kind, Header, HeaderAbsent, Signal,
+        Method, Kind, Header, HeaderAbsent, Signal, BrowserOlderThan, HeaderOrder, HeadersKnown,
     )
 }
