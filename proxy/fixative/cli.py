@@ -60,11 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print JSON")
     explain.set_defaults(handler=cmd_explain)
 
-    from .asncli import register as register_asn
-    from .rulescli import register as register_rules
+    from . import asncli, rulescli, tracecli, treatcli
 
-    register_rules(sub)
-    register_asn(sub)
+    rulescli.register(sub)
+    asncli.register(sub)
+    treatcli.register(sub)
+    tracecli.register(sub)
     return parser
 
 

@@ -281,7 +281,6 @@ def _check(config: Config, problems: list[str], where: dict[str, str]) -> Config
     def src_of(key: str) -> str:
         return where.get(key, config.source)
 
-    src = config.source
     if config.mode not in MODES:
         problems.append(f"{src_of('mode')}: mode: {config.mode!r} is not a mode; use observe (log only) or enforce")
     for cidr in config.trusted_proxies:

@@ -17,6 +17,13 @@ TARPIT = "tarpit"
 TREATMENTS = (ORIGINAL, DECOY, WATERMARK, BLOCK, TARPIT)
 IMAGE_ONLY = (DECOY, WATERMARK)
 
+# What a decoy looks like (config `decoy: {style: ...}`), per verdict that gets one.
+GENERATED = "generated"  # an abstract painting drawn from the URL and the install's secret
+BLURRED = "blurred"  # the original shrunk to ~16 px and blown up again: colours, no work
+NOTICE = "notice"  # a card saying the work is not licensed for AI training, with the artist's name
+FOLDER = "folder"  # one of the artist's chosen images, picked per URL
+DECOY_STYLES = (GENERATED, BLURRED, NOTICE, FOLDER)
+
 DEFAULT_POLICY: Mapping[str, Mapping[str, str]] = MappingProxyType({
     HUMAN: {PAGE: ORIGINAL, IMAGE: ORIGINAL, OTHER: ORIGINAL},
     SUSPECT: {PAGE: ORIGINAL, IMAGE: WATERMARK, OTHER: ORIGINAL},
@@ -34,6 +41,28 @@ class Policy:
         if verdict == HUMAN:
             return ORIGINAL
         return self.table[verdict][kind]
+
+
+@dataclass(frozen=True)
+class DecoyStyles:
+    """The decoy style per verdict: `default`, unless `per_verdict` names another."""
+
+    default: str = GENERATED
+    per_verdict: tuple[tuple[str, str], ...] = ()
+
+    def style_for(self, verdict: str) -> str:
+        return dict(self.per_verdict).get(verdict, self.default)
+
+    @property
+    def all(self) -> frozenset[str]:
+        return frozenset([self.default, *(style for _, style in self.per_verdict)])
+
+
+def parse_decoy_style(value: object, where: str) -> str:
+    """One style name; ValueError names `where` and the styles there are."""
+    if value not in DECOY_STYLES:
+        raise ValueError(f"{where}: {value!r} is not a decoy style; use {', '.join(DECOY_STYLES)}")
+    return str(value)
 
 
 def parse_policy(value: object) -> Policy:

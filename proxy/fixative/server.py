@@ -39,8 +39,10 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
     )
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
     # keep_host_header: so Fixative sees the client's Host; Classify gives the origin its own name.
-    master.options.update(stream_large_bodies="2m", connection_strategy="lazy", termlog_verbosity="warn",
-                          keep_host_header=True)
+    # Bodies Fixative must read (images to alter, pages) are buffered up to images.max_bytes; anything
+    # larger streams. Originals for people stream regardless (Treat sets flow.response.stream).
+    master.options.update(stream_large_bodies=str(max(runtime.config.max_image_bytes, 2 << 20)),
+                          connection_strategy="lazy", termlog_verbosity="warn", keep_host_header=True)
     master.addons.add(*make_addons(Settings(runtime)), Announce(announce))
     if admin is not None and "fixative_admin" in master.options:
         master.options.update(fixative_admin=admin)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from .encode import EncodeOptions, encode_image
+from .encode import EncodeOptions, Mark, encode_image
 from .imageinfo import ImageInfo
 from .painting import add_grain, posterize, random_scene, render
 from .svgdecoy import scene_svg
@@ -61,33 +61,42 @@ _QUALITIES = (30, 45, 60, 70, 78, 84, 88, 92, 95, 98)
 
 
 def make_decoy(
-    info: ImageInfo, seed: bytes, target_bytes: int | None = None, xmp: bytes | None = None
+    info: ImageInfo, seed: bytes, target_bytes: int | None = None, xmp: bytes | None = None,
+    mark: Mark | None = None, notice: str | None = None,
 ) -> bytes:
     """A valid `info.format` image of `info`'s size, painted from `seed` alone.
 
-    Same (info, seed, target_bytes, xmp) → same bytes. With `target_bytes` the size
-    lands within about a factor of two of it for JPEG, WebP, AVIF and PNG.
+    Same (info, seed, target_bytes, xmp, mark) → same bytes. With `target_bytes` the size
+    lands within about a factor of two of it for JPEG, WebP, AVIF and PNG. `mark`, if
+    given, is applied to the finished picture before grain and encoding (SVG: ignored);
+    `notice` goes where the format keeps text (EXIF Copyright, PNG text, GIF comment).
     Raises ImageRejected if the format cannot be written here.
     """
     scene = random_scene(_rng(seed, b"scene"))
     if info.format == "SVG":
         return scene_svg(scene, info.width, info.height)
     size = (info.width, info.height)
-    mode = _decoy_mode(info)
-    opts = EncodeOptions(quality=DEFAULT_LEVEL.quality, fast=True, xmp=xmp, duration_ms=FRAME_MS)
+    mode = decoy_mode(info)
+    opts = EncodeOptions(quality=DEFAULT_LEVEL.quality, fast=True, xmp=xmp, notice=notice, duration_ms=FRAME_MS)
     frames = min(info.n_frames, MAX_FRAMES) if info.format in _ANIMATABLE else 1
     if frames > 1:
         grain = _rng(seed, b"grain")
-        images = [add_grain(render(scene, size, mode, i / frames), grain, 2) for i in range(frames)]
+        images = [render(scene, size, mode, i / frames) for i in range(frames)]
+        images = [add_grain(mark(im) if mark else im, grain, 2) for im in images]
         return encode_image(images, info.format, opts)
-    base = render(scene, size, mode)
-    if target_bytes is None or info.format not in _TUNABLE:
-        level = DEFAULT_LEVEL if info.format in _LOSSY else LOSSLESS_DEFAULT_LEVEL
-        return _encode_level(base, info.format, level, seed, opts)
-    return _encode_near(base, info.format, target_bytes, seed, opts)
+    return encode_textured(render(scene, size, mode), info.format, seed, target_bytes, opts, mark)
 
 
-def _decoy_mode(info: ImageInfo) -> str:
+def encode_textured(base: Image.Image, fmt: str, seed: bytes, target_bytes: int | None,
+                    opts: EncodeOptions, mark: Mark | None = None) -> bytes:
+    """`base` with seeded grain, encoded as `fmt`, near `target_bytes` when given and tunable."""
+    if target_bytes is None or fmt not in _TUNABLE:
+        level = DEFAULT_LEVEL if fmt in _LOSSY else LOSSLESS_DEFAULT_LEVEL
+        return _encode_level(base, fmt, level, seed, opts, mark)
+    return _encode_near(base, fmt, target_bytes, seed, opts, mark)
+
+
+def decoy_mode(info: ImageInfo) -> str:
     """L/LA/RGB/RGBA: grey stays grey, alpha is kept where the format can hold it."""
     grey = info.mode in _GREY_MODES
     alpha = info.has_alpha and info.format in _ALPHA_FORMATS
@@ -101,25 +110,29 @@ def _rng(seed: bytes, purpose: bytes) -> np.random.Generator:
 
 
 def _encode_level(
-    img: Image.Image, fmt: str, level: Level, seed: bytes, opts: EncodeOptions
+    img: Image.Image, fmt: str, level: Level, seed: bytes, opts: EncodeOptions, mark: Mark | None = None
 ) -> bytes:
-    """Posterize and grain `img` as `level` says, then encode.
+    """Posterize, mark and grain `img` as `level` says, then encode.
 
     The grain stream is fresh each time, so the result ignores the tuning history.
     """
-    grained = add_grain(posterize(img, level.bits), _rng(seed, b"grain"), level.grain, level.block)
+    flat = posterize(img, level.bits)
+    grained = add_grain(mark(flat) if mark else flat, _rng(seed, b"grain"), level.grain, level.block)
     # Fast PNG compression only pays off on grain; smooth canvases shrink ~2x at the normal level.
     fast = opts.fast and (fmt in _LOSSY or level.grain > 0)
     return encode_image([grained], fmt, replace(opts, quality=level.quality, fast=fast))
 
 
 def _encode_near(
-    base: Image.Image, fmt: str, target: int, seed: bytes, opts: EncodeOptions
+    base: Image.Image, fmt: str, target: int, seed: bytes, opts: EncodeOptions, mark: Mark | None = None
 ) -> bytes:
-    """Encode with the level whose estimated size is nearest `target`; re-tune at most once."""
+    """Encode with the level whose estimated size is nearest `target`; re-tune at most once.
+
+    Only the full encodes are marked: the estimates run on strips, where a mark means nothing.
+    """
     estimate = _strip_estimator(base, fmt, seed, opts)
     level = _choose_level(fmt, estimate, target)
-    data = _encode_level(base, fmt, level, seed, opts)
+    data = _encode_level(base, fmt, level, seed, opts, mark)
     miss = len(data) / target
     if 1 / ACCEPT_RATIO <= miss <= ACCEPT_RATIO:
         return data
@@ -128,7 +141,7 @@ def _encode_near(
     retry_level = _choose_level(fmt, estimate, target / bias)
     if retry_level == level:
         return data
-    retry = _encode_level(base, fmt, retry_level, seed, opts)
+    retry = _encode_level(base, fmt, retry_level, seed, opts, mark)
     return min((data, retry), key=lambda d: abs(math.log(len(d) / target)))
 
 

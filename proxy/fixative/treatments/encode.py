@@ -6,7 +6,7 @@ Shared by decoys and watermarks so both write the same metadata the same way.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image, PngImagePlugin, TiffImagePlugin
@@ -26,6 +26,8 @@ _KEEP_MODES: dict[str, tuple[str, ...]] = {
     "ICO": ("RGBA",),
 }
 _NO_ALPHA = ("JPEG",)
+
+Mark = Callable[[Image.Image], Image.Image]  # adds an invisible trace to a finished picture
 
 
 @dataclass(frozen=True)

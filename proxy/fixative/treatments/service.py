@@ -2,6 +2,8 @@
 
 A result of None means "could not render safely" and the caller falls back to a block.
 Identical concurrent requests share one render, so a flood of scrapers on one work costs one.
+An optional DiskCache (attach with `use_disk`) is consulted after memory and before rendering,
+on its own I/O thread so disk never waits behind renders.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+
+from .diskcache import DiskCache
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,14 @@ class RenderService:
         self.overloaded = 0
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fixative-image")
         self._inflight: dict[tuple, asyncio.Future[bytes | None]] = {}
+        self.disk: DiskCache | None = None
+        self._io: ThreadPoolExecutor | None = None
+
+    def use_disk(self, disk: DiskCache | None) -> None:
+        """Keep rendered variants in `disk` too (None: memory only)."""
+        self.disk = disk
+        if disk is not None and self._io is None:
+            self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fixative-variant-io")
 
     async def render(self, key: tuple, work: Callable[[], bytes]) -> bytes | None:
         """The cached result for key, or work() run in the pool; None on failure, timeout or overload."""
@@ -78,7 +90,11 @@ class RenderService:
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await self._run(work)
+            result = await self._from_disk(key)
+            if result is None:
+                result = await self._run(work)
+                if result is not None and self.disk is not None and self._io is not None:
+                    self._io.submit(self.disk.put, key, result)  # fire and forget: a miss costs a render
             if result is not None:
                 self.cache.put(key, result)
             future.set_result(result)
@@ -88,11 +104,20 @@ class RenderService:
                 future.set_result(None)
             del self._inflight[key]
 
+    async def _from_disk(self, key: tuple) -> bytes | None:
+        if self.disk is None or self._io is None:
+            return None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._io, self.disk.get, key)
+        except Exception as e:  # noqa: BLE001 - a broken disk cache only costs renders
+            log.warning("variant cache read failed: %s", e)
+            return None
+
     async def _run(self, work: Callable[[], bytes]) -> bytes | None:
         loop = asyncio.get_running_loop()
         try:
             return await asyncio.wait_for(loop.run_in_executor(self._pool, work), self.time_limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.timeouts += 1
             log.warning("image treatment took longer than %.1f s; serving a block instead", self.time_limit)
         except Exception as e:  # a hostile image must never take the proxy down
@@ -102,3 +127,5 @@ class RenderService:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._io is not None:
+            self._io.shutdown(wait=True)  # let pending writes land: they are small and few
