@@ -36,12 +36,17 @@ class SiteMap:
     def __init__(self, max_pages: int = 5000):
         self.max_pages = max_pages
         self._pages: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._digests: dict[str, int] = {}
 
     def learn(self, page_path: str, html: bytes) -> None:
-        self._pages[page_path] = image_links(html, page_path)
+        digest = hash(html)  # the same page served again: nothing new to parse
+        if self._digests.get(page_path) != digest:
+            self._pages[page_path] = image_links(html, page_path)
+            self._digests[page_path] = digest
         self._pages.move_to_end(page_path)
         while len(self._pages) > self.max_pages:
-            self._pages.popitem(last=False)
+            evicted, _ = self._pages.popitem(last=False)
+            self._digests.pop(evicted, None)
 
     def knows(self, page_path: str) -> bool:
         return page_path in self._pages

@@ -17,6 +17,7 @@ from ..verdict import HUMAN, SCRAPER, SUSPECT, Decision, Reason
 from .matchers import Test
 
 ACTIONS = {"allow": HUMAN, "deny": SCRAPER}
+_Candidates = tuple[list[tuple[int, "Rule"]], dict[str, list[tuple[int, "Rule"]]]]
 
 
 @dataclass(frozen=True)
@@ -72,18 +73,33 @@ class RuleSet:
         # UA tests so the hot path only runs the cheap remaining matchers.
         self._ua_candidates = lru_cache(maxsize=4096)(self._compute_ua_candidates)
 
-    def _compute_ua_candidates(self, user_agent: str | None) -> tuple[Rule, ...]:
+    def _compute_ua_candidates(self, user_agent: str | None) -> _Candidates:
+        """Rules whose UA tests pass: those needing only a signal, indexed by signal; the rest in order."""
         probe = Facts(ip="", user_agent=user_agent, kind="other")
-        return tuple(r for r in self.rules if all(t(probe, {}) for t in r.ua_tests))
+        by_signal: dict[str, list[tuple[int, Rule]]] = {}
+        general: list[tuple[int, Rule]] = []
+        for index, rule in enumerate(self.rules):
+            if not all(t(probe, {}) for t in rule.ua_tests):
+                continue
+            if rule.signals and len(rule.other_tests) == 1:  # its one remaining test is the signal
+                for name in rule.signals:
+                    by_signal.setdefault(name, []).append((index, rule))
+            else:
+                general.append((index, rule))
+        return general, by_signal
 
     def evaluate(self, facts: Facts, signals: Mapping[str, str]) -> Decision:
         """Apply every rule to the facts and signals; return the verdict with its reasons."""
         reasons: list[Reason] = []
         decided: Reason | None = None
         score = 0
-        for rule in self._ua_candidates(facts.user_agent):
-            if not all(t(facts, signals) for t in rule.other_tests):
-                continue
+        general, by_signal = self._ua_candidates(facts.user_agent)
+        matched = [(i, r) for i, r in general if all(t(facts, signals) for t in r.other_tests)]
+        if signals:
+            fired = {i: r for name in signals for i, r in by_signal.get(name, ())}
+            if fired:
+                matched = sorted([*matched, *fired.items()], key=lambda pair: pair[0])
+        for _, rule in matched:
             reason = Reason(rule.pack, rule.id, _explain(rule, signals), rule.weight, rule.action)
             reasons.append(reason)
             if rule.action:
