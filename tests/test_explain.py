@@ -163,3 +163,17 @@ def test_browser_is_human_under_balanced(balanced: RuleSet, name: str, ua: str) 
 
     decision = Classifier(balanced).classify(Facts(ip=DEFAULT_IP, user_agent=ua, headers=(("User-Agent", ua),)))
     assert (decision.verdict, decision.reasons) == ("human", ())
+
+
+def test_explain_with_prior_history_shows_behaviour(capsys: pytest.CaptureFixture[str]) -> None:
+    ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+    nav = ["--header", "Sec-Fetch-Dest: document", "--header", "Accept: text/html",
+           "--header", "Accept-Language: en", "--header", "Accept-Encoding: gzip, deflate, br"]
+    base = ["explain", "--ua", ua, "--path", "/images/full/c.jpg", "--json", *nav]
+    assert main(base) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert main([*base, "--after", "GET /images/full/a.jpg", "--after", "/images/full/b.jpg"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert "behaviour/image-spree" not in [r["rule"] for r in alone["reasons"]]
+    assert "behaviour/image-spree" in [r["rule"] for r in after["reasons"]]
+    assert main([*base, "--after", "nonsense"]) == 2

@@ -7,12 +7,16 @@ import asyncio
 import json
 import logging
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
 from .config import Config, ConfigError, load_config, split_listen
 from .facts import Facts
 from .rules.loader import RulePackError
+from .rules.ruleset import RuleSet
+from .verdict import Decision
 from .runtime import build_runtime
 
 EXIT_CONFIG = 2
@@ -55,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--path", default="/", help="request path (default /)")
     explain.add_argument("--method", default="GET")
     explain.add_argument("--header", action="append", default=[], metavar="'K: V'", help="a request header")
+    explain.add_argument("--after", action="append", default=[], metavar="'[GET] PATH'",
+                         help="a request the same client made before, in order (repeatable), e.g. "
+                              "--after 'GET /gallery/1.html'; shows behaviour without a server")
     explain.add_argument("--config", type=Path, help="config file (YAML)")
     explain.add_argument("--preset", help="rule preset: strict, balanced or permissive")
     explain.add_argument("--json", action="store_true", help="print JSON")
@@ -164,8 +171,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.ua is not None:
         headers.insert(0, ("User-Agent", args.ua))
     facts = Facts(ip=args.ip, user_agent=args.ua, path=args.path, method=args.method.upper(),
-                  headers=tuple(headers))
-    decision = Classifier(rules, load_asn(config)).classify(facts)
+                  headers=tuple(headers), time=time.time())
+    if args.after:
+        decision = _explain_with_history(rules, facts, args.after)
+    else:
+        decision = Classifier(rules, load_asn(config)).classify(facts)
     treatment = config.policy.treatment(decision.verdict, facts.kind)
     if args.json:
         print(json.dumps({**decision.as_dict(), "kind": facts.kind, "treatment": treatment,
@@ -180,6 +190,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for reason in decision.reasons:
         print(f"  {reason}")
     return 0
+
+
+def _explain_with_history(rules: RuleSet, facts: Facts, history: list[str]) -> Decision:
+    """Replay the earlier requests as one cookie-keeping client, a second apart, then classify."""
+    from .rules.simulate import Visitor
+
+    visitor = Visitor(rules, keep_cookies=True)
+    start = facts.time - len(history)
+    for n, item in enumerate(history):
+        method, _, path = item.strip().rpartition(" ")
+        if not path.startswith("/"):
+            raise ConfigError([f"--after {item!r}: write it as 'GET /path'"])
+        earlier = replace(facts, path=path, method=(method or "GET").upper(), time=start + n, kind="")
+        visitor.send(replace(earlier, headers=visitor.with_cookie(earlier.headers)))
+    return visitor.send(replace(facts, headers=visitor.with_cookie(facts.headers)))
 
 
 def _url_host(host: str) -> str:
