@@ -10,7 +10,7 @@ from typing import Any
 from mitmproxy import http
 from mitmproxy.net.http import url
 
-from .. import session
+from ..behaviour.client import observe_client
 from ..behaviour.signals import behaviour_signals, is_direct_image_open, is_orphan_image
 from ..behaviour.store import ClientState
 from ..clientaddr import client_address
@@ -50,21 +50,11 @@ def point_host_at_origin(flow: http.HTTPFlow) -> None:
 
 
 def client_signals(rt: Runtime, facts: Facts, metadata: dict[str, Any]) -> tuple[ClientState, dict[str, str]]:
-    """Find the client (session cookie, else address + User-Agent) and what its history says."""
-    cookie = session.cookie_value(facts.header("cookie"))
-    status, session_id = session.check(rt.secret, cookie, facts.user_agent, facts.time)
-    key = f"s:{session_id}" if session_id else f"a:{facts.ip} {facts.user_agent or ''}"[:600]
-    state = rt.clients.get(key, facts.time)
+    """Find the client and what its history says; note who it is for the other addons."""
+    state, key, signals, status = observe_client(facts, rt.secret, rt.clients, rt.sitemap, rt.robots)
     metadata["fixative.client"] = key
     metadata["fixative.session"] = status
-    disallowed = bool(state.robots_read and rt.robots is not None
-                      and not rt.robots.can_fetch(facts.user_agent or "*", facts.path))
-    extra = behaviour_signals(facts, state, rt.sitemap, disallowed)
-    if status is session.CookieState.VALID:
-        extra["session.valid"] = "carries a session cookie from a page it loaded here"
-    elif status in (session.CookieState.FORGED, session.CookieState.REPLAYED):
-        extra[f"session.{status.value}"] = f"its session cookie is {status.value}"
-    return state, extra
+    return state, signals
 
 
 class Classify:

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from .. import session
+from ..behaviour.client import observe_client
 from ..behaviour.signals import behaviour_signals, is_direct_image_open, is_orphan_image
 from ..behaviour.sitemap import SiteMap
 from ..behaviour.store import ClientStore
@@ -65,19 +66,8 @@ class Visitor:
         return (*headers, ("Cookie", f"{session.COOKIE}={self.cookie}"))
 
     def client_signals(self, facts: Facts) -> tuple[Any, str, dict[str, str], session.CookieState]:
-        """The client's state, key, behaviour and session signals (addons/classify.py client_signals)."""
-        cookie = session.cookie_value(facts.header("cookie"))
-        status, session_id = session.check(self.secret, cookie, facts.user_agent, facts.time)
-        key = f"s:{session_id}" if session_id else f"a:{facts.ip} {facts.user_agent or ''}"[:600]
-        state = self.clients.get(key, facts.time)
-        disallowed = bool(state.robots_read and self.robots is not None
-                          and not self.robots.can_fetch(facts.user_agent or "*", facts.path))
-        extra = behaviour_signals(facts, state, self.sitemap, disallowed)
-        if status is session.CookieState.VALID:
-            extra["session.valid"] = "carries a session cookie from a page it loaded here"
-        elif status in (session.CookieState.FORGED, session.CookieState.REPLAYED):
-            extra[f"session.{status.value}"] = f"its session cookie is {status.value}"
-        return state, key, extra, status
+        """The client's state, key, behaviour and session signals (as addons/classify.py finds them)."""
+        return observe_client(facts, self.secret, self.clients, self.sitemap, self.robots)
 
     def send(self, facts: Facts, shows: Iterable[str] = ()) -> Decision:
         """Classify one request as the proxy would, then note what its response would leave behind.
