@@ -138,7 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     f"({config.mode} mode).\n"
                     f"  origin (unprotected): {upstream}/\n"
                     f"  try: curl -s -o scraped.jpg http://{_url_host(h)}:{p}{work.full_url}\n"
-                    f"  why: fixative explain --ua 'curl/8.7.1' --path {work.full_url}\n"
+                    f"  why: .venv/bin/fixative explain --ua 'curl/8.7.1' --path {work.full_url}\n"
                     f"  event log: {config.state_dir / 'events.sqlite3'}   (Ctrl-C to stop)")
 
         try:
