@@ -21,9 +21,7 @@ from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 NODE = shutil.which("node")
 WORKS = list_works()
-pytestmark = pytest.mark.skipif(
-    NODE is None, reason="node is needed to build the extension (scripts/setup --test)"
-)
+assert NODE is not None, "node is needed to build the extension: run scripts/setup --test"
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,8 @@ from harness import ROOT
 
 EXTENSION = ROOT / "extension"
 NODE = shutil.which("node")
-pytestmark = pytest.mark.skipif(
-    NODE is None, reason="node is needed (scripts/setup --test installs it)"
-)
+# scripts/setup --test installs Node.js: a missing node is a broken set-up, so fail, never skip.
+assert NODE is not None, "node is needed: run scripts/setup --test"
 
 
 def test_node_unit_tests_pass():
@@ -35,6 +34,8 @@ def node_major() -> int:
 
 def test_web_ext_lint_is_clean_for_firefox():
     if node_major() < 20:
+        # Justified skip: Debian 12's own nodejs is 18 and no allowed registry ships Node 20 for it;
+        # this machine (and CI on it) has Node 20, where the lint runs. Reported, not counted as a pass.
         pytest.skip("web-ext 10 needs Node 20 or later")
     web_ext = EXTENSION / "node_modules" / ".bin" / "web-ext"
     assert web_ext.exists(), (

@@ -263,7 +263,7 @@ def server(request: pytest.FixtureRequest, rules: RuleSet,
     """One real server on loopback with the exported configuration; yields its URL."""
     binary, fmt, write, path = SERVERS[request.param]
     if shutil.which(binary) is None:
-        pytest.skip(f"{binary} is not installed (scripts/setup --test installs it)")
+        pytest.fail(f"{binary} is not installed: run scripts/setup --test")
     tmp = tmp_path_factory.mktemp(request.param)
     port = _free_port()
     command = write(export(rules, fmt), tmp, port)

@@ -156,9 +156,9 @@ def test_png_carries_a_copyright_text_chunk() -> None:
     assert "DMI-PROHIBITED-AIMLTRAINING" in out_img.text["XML:com.adobe.xmp"]
 
 
-needs_exiftool = pytest.mark.skipif(
-    shutil.which("exiftool") is None, reason="exiftool not installed"
-)
+def needs_exiftool(test):  # scripts/setup --test installs ExifTool: missing is a failure, not a skip
+    assert shutil.which("exiftool"), "exiftool is needed: run scripts/setup --test"
+    return test
 
 
 @needs_exiftool
