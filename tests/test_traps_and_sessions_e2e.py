@@ -31,10 +31,17 @@ def trap_proxy(origin, tmp_path_factory) -> Iterator[ProxyProcess]:
 
 
 def events(state: Path, where: str = "1=1", args: tuple = ()) -> list[sqlite3.Row]:
-    time.sleep(0.8)  # the writer commits every 0.25 s
-    with sqlite3.connect(state / "events.sqlite3") as conn:
-        conn.row_factory = sqlite3.Row
-        return conn.execute(f"SELECT * FROM events WHERE {where} ORDER BY id", args).fetchall()
+    """The matching events once the writer (batches every 0.25 s) has caught up: the count holds still."""
+    rows: list[sqlite3.Row] = []
+    for _ in range(40):
+        time.sleep(0.5)
+        with sqlite3.connect(state / "events.sqlite3") as conn:
+            conn.row_factory = sqlite3.Row
+            latest = conn.execute(f"SELECT * FROM events WHERE {where} ORDER BY id", args).fetchall()
+        if latest and len(latest) == len(rows):
+            return latest
+        rows = latest
+    return rows
 
 
 def test_pages_carry_a_hidden_trap_that_robots_txt_disallows(trap_proxy):
