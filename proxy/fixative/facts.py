@@ -16,6 +16,7 @@ IMAGE_EXTENSIONS = frozenset(
     .split()
 )
 PAGE_EXTENSIONS = frozenset(".html .htm .xhtml .php .asp .aspx .jsp .shtml".split())
+LOGGED_HEADERS = frozenset({"user-agent", "referer"})  # all an access log shows of a request's headers
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Facts:
     """One request as the classifier sees it.
 
     headers keeps the client's order and casing; header() looks up case-insensitively.
+    from_log: the request comes from an access log (`fixative replay`), which shows only LOGGED_HEADERS:
+    its other headers, their order and the cookie are unknown, not absent, and must not count against it.
     """
 
     ip: str
@@ -34,6 +37,7 @@ class Facts:
     time: float = 0.0
     kind: str = field(default="")
     host: str | None = None  # the Host the client asked for (not the origin's)
+    from_log: bool = False
 
     def __post_init__(self) -> None:
         if not self.kind:

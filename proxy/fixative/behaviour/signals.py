@@ -18,7 +18,10 @@ SPREE_WINDOW = 120.0     # ... within this many seconds
 
 
 def is_navigation(facts: Facts) -> bool:
-    """A top-level navigation (a person opening a URL in a tab), not an embedded load."""
+    """A top-level navigation (a person opening a URL in a tab), not an embedded load. An access-log line
+    shows neither header: it reads as the milder, a navigation (a spree of them still counts)."""
+    if facts.from_log:
+        return True
     dest = facts.header("sec-fetch-dest")
     if dest is not None:
         return dest == "document"

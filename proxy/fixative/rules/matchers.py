@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..facts import KINDS, Facts
+from ..facts import KINDS, LOGGED_HEADERS, Facts
 from ..ipset import IPSet
 from ..signals.browsers import browser_version
 from ..signals.headers import headers_known
@@ -241,7 +241,8 @@ class Header:
 
 
 class HeaderAbsent:
-    """`header_absent: [Accept-Language, Accept]` — none of these headers is present."""
+    """`header_absent: [Accept-Language, Accept]` — none of these headers is present. Never matches an
+    access-log line (`fixative replay`) for headers a log does not show: there they are unknown, not absent."""
 
     key = "header_absent"
     on_user_agent = False
@@ -249,8 +250,11 @@ class HeaderAbsent:
     @staticmethod
     def compile(value: Any) -> Test:
         names = _strings(value, "a header name")
+        logged = all(n.lower() in LOGGED_HEADERS for n in names)
 
         def test(facts: Facts, signals: Signals) -> bool:
+            if facts.from_log and not logged:
+                return False
             return all(facts.header(n) is None for n in names)
 
         return test
@@ -301,7 +305,8 @@ class BrowserOlderThan:
 
 class HeaderOrder:
     """`header_order: [Accept-Encoding, Host, User-Agent]` — the request's header names (any case) begin with
-    exactly this sequence: the order an HTTP library writes its headers in, kept when it forges a browser's."""
+    exactly this sequence: the order an HTTP library writes its headers in, kept when it forges a browser's.
+    Never matches an access-log line, which does not show the order."""
 
     key = "header_order"
     on_user_agent = False
@@ -313,7 +318,7 @@ class HeaderOrder:
 
         def test(facts: Facts, signals: Signals) -> bool:
             headers = facts.headers
-            if len(headers) < count:
+            if len(headers) < count or facts.from_log:
                 return False
             for (name, _), wanted in zip(headers, names):  # most fail on the first name
                 if name.lower() != wanted:

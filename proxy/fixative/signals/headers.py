@@ -83,8 +83,9 @@ def claim_of(user_agent: str | None) -> Claim | None:
 
 
 def headers_known(facts: Facts) -> bool:
-    """Does the request carry any header besides User-Agent? Real requests do; a UA-only question does not."""
-    return any(name.lower() != "user-agent" for name, _ in facts.headers)
+    """Does the request carry any header besides User-Agent? Real requests do; a UA-only question does not,
+    nor does an access-log line (`from_log`), which shows only the User-Agent and Referer."""
+    return not facts.from_log and any(name.lower() != "user-agent" for name, _ in facts.headers)
 
 
 @lru_cache(maxsize=1024)
