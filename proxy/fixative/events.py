@@ -12,7 +12,7 @@ import queue
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +64,9 @@ class Event:
     reasons: tuple[str, ...]
 
     def row(self) -> tuple[Any, ...]:
-        values = asdict(self)
-        values["reasons"] = json.dumps(list(self.reasons))
-        values["applied"] = int(self.applied)
-        return tuple(values[c] for c in COLUMNS)
+        return (self.ts, self.client, self.ip, self.user_agent, self.method, self.host, self.path, self.kind,
+                self.verdict, self.score, self.treatment, int(self.applied), self.status,
+                json.dumps(list(self.reasons)))
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -136,6 +135,8 @@ class EventLog:
             item = self._queue.get(timeout=self.flush_interval)
         except queue.Empty:
             return batch, False
+        if item is not _STOP and self._queue.qsize() < 100:
+            time.sleep(self.flush_interval / 5)  # let a batch gather: one commit, not one per event
         while item is not _STOP:
             batch.append(item)
             if len(batch) >= 2000:

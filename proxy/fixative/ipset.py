@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 
 
 def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -40,19 +41,31 @@ class IPSet:
         self.size = count
 
     def __contains__(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
+        key = address_key(address)
+        if key is None:
             return False
-        if ip.version == 6 and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        starts, ends = (self._starts4, self._ends4) if ip.version == 4 else (self._starts6, self._ends6)
-        value = int(ip)
+        version, value = key
+        starts, ends = (self._starts4, self._ends4) if version == 4 else (self._starts6, self._ends6)
         i = bisect.bisect_right(starts, value) - 1
         return i >= 0 and value <= ends[i]
 
     def __len__(self) -> int:
         return self.size
+
+
+@lru_cache(maxsize=65536)
+def address_key(address: str) -> tuple[int, int] | None:
+    """(version, integer) of an address, IPv4-mapped IPv6 as IPv4; None if invalid.
+
+    Cached: one request's address is tested against several ranges, and clients repeat.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.version, int(ip)
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:

@@ -17,6 +17,7 @@ class OptOut:
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None and "fixative.decision" in flow.metadata:
             _add_headers(flow.response)
+            flow.metadata["fixative.optout"] = flow.response
 
     def response(self, flow: http.HTTPFlow) -> None:
         rt = self.settings.runtime
@@ -34,7 +35,8 @@ class OptOut:
             flow.response = make_text_response(merged)
         elif special == "tdmrep" and flow.response.status_code == 404:
             flow.response = make_text_response(tdmrep_json(), "application/json")
-        _add_headers(flow.response)  # again: Treat may have replaced the response
+        if flow.metadata.pop("fixative.optout", None) is not flow.response:  # replaced (Treat, robots)
+            _add_headers(flow.response)
 
 
 def _add_headers(response: http.Response) -> None:
