@@ -114,9 +114,23 @@ class RenderService:
             return None
 
     async def _run(self, work: Callable[[], bytes]) -> bytes | None:
+        # The time limit runs from when a worker picks the image up, not from when it was queued:
+        # under a burst, images waiting their turn (at most max_pending) must not all time out.
         loop = asyncio.get_running_loop()
+        started = asyncio.Event()
+
+        def timed() -> bytes:
+            loop.call_soon_threadsafe(started.set)
+            return work()
+
+        future = loop.run_in_executor(self._pool, timed)
+        waiting = asyncio.ensure_future(started.wait())
         try:
-            return await asyncio.wait_for(loop.run_in_executor(self._pool, work), self.time_limit)
+            try:
+                await asyncio.wait({future, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiting.cancel()
+            return await asyncio.wait_for(future, self.time_limit)
         except TimeoutError:
             self.timeouts += 1
             log.warning("image treatment took longer than %.1f s; serving a block instead", self.time_limit)

@@ -1,0 +1,84 @@
+"""RenderService: the pool's queue bound, the per-image time limit, shared renders and the cache."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from fixative.treatments.service import RenderService
+
+
+def _sleeper(seconds: float, value: bytes, calls: list[str] | None = None):
+    def work() -> bytes:
+        if calls is not None:
+            calls.append(threading.current_thread().name)
+        time.sleep(seconds)
+        return value
+    return work
+
+
+def test_time_limit_runs_from_the_start_of_the_work_not_from_the_queue():
+    # One worker, a 0.5 s limit, four 0.3 s images queued at once: 1.2 s in all, each within its limit.
+    async def main() -> list[bytes | None]:
+        service = RenderService(workers=1, time_limit=0.5)
+        try:
+            return await asyncio.gather(*(service.render((i,), _sleeper(0.3, b"ok%d" % i)) for i in range(4)))
+        finally:
+            service.close()
+
+    assert asyncio.run(main()) == [b"ok0", b"ok1", b"ok2", b"ok3"]
+
+
+def test_work_over_the_limit_is_a_block_and_counted():
+    async def main() -> tuple[bytes | None, int]:
+        service = RenderService(workers=1, time_limit=0.2)
+        try:
+            return await service.render(("slow",), _sleeper(0.6, b"late")), service.timeouts
+        finally:
+            service.close()
+
+    assert asyncio.run(main()) == (None, 1)
+
+
+def test_beyond_max_pending_is_refused_at_once():
+    async def main() -> tuple[list[bytes | None], int]:
+        service = RenderService(workers=1, time_limit=5, max_pending=2)
+        try:
+            results = await asyncio.gather(*(service.render((i,), _sleeper(0.1, b"x")) for i in range(4)))
+            return list(results), service.overloaded
+        finally:
+            service.close()
+
+    results, overloaded = asyncio.run(main())
+    assert results == [b"x", b"x", None, None] and overloaded == 2
+
+
+def test_identical_requests_share_one_render_and_then_the_cache():
+    calls: list[str] = []
+
+    async def main() -> list[bytes | None]:
+        service = RenderService(workers=2, time_limit=5)
+        try:
+            first = await asyncio.gather(*(service.render(("same",), _sleeper(0.1, b"v", calls)) for _ in range(5)))
+            again = await service.render(("same",), _sleeper(0.1, b"other", calls))
+            return [*first, again]
+        finally:
+            service.close()
+
+    assert asyncio.run(main()) == [b"v"] * 6
+    assert len(calls) == 1
+
+
+def test_a_failing_render_is_a_block_not_an_exception():
+    def broken() -> bytes:
+        raise ValueError("not an image")
+
+    async def main() -> tuple[bytes | None, int]:
+        service = RenderService(workers=1, time_limit=5)
+        try:
+            return await service.render(("bad",), broken), service.failures
+        finally:
+            service.close()
+
+    assert asyncio.run(main()) == (None, 1)
