@@ -6,6 +6,8 @@ import posixpath
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .ja4 import TlsFingerprint
+
 PAGE = "page"
 IMAGE = "image"
 OTHER = "other"
@@ -37,6 +39,7 @@ class Facts:
     time: float = 0.0
     kind: str = field(default="")
     host: str | None = None  # the Host the client asked for (not the origin's)
+    tls: TlsFingerprint | None = None  # the client's TLS handshake, when Fixative terminated TLS itself
     from_log: bool = False
 
     def __post_init__(self) -> None:

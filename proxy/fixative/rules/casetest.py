@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from ..facts import Facts
+from ..ja4 import TlsFingerprint
 from ..verdict import VERDICTS, Decision
 from ..yamlsource import LineDict, LineList, YamlSourceError, load_yaml
 from .ruleset import RuleSet
 from .simulate import Visitor
 
 START = 1_750_000_000.0
-REQUEST_FIELDS = {"ua", "ip", "path", "method", "headers", "secure", "host"}
+REQUEST_FIELDS = {"ua", "ip", "path", "method", "headers", "secure", "host", "tls"}
 HISTORY_FIELDS = REQUEST_FIELDS | {"after_seconds", "repeat", "shows"}
 CASE_FIELDS = {"name", "request", "history", "expect", "cookies", "note"}
 EXPECT_FIELDS = {"verdict", "rule", "not_rule", "score", "decided_by"}
@@ -56,6 +57,7 @@ class Step:
     after_seconds: float = 1.0
     repeat: int = 1
     shows: tuple[str, ...] = ()
+    tls: TlsFingerprint | None = None
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,25 @@ def _step(value: dict[str, Any], label: str, what: str, problems: list[str]) -> 
                 method=str(value.get("method", "GET")).upper(),
                 headers=tuple((str(k), str(v)) for k, v in headers.items()) if headers is not None else None,
                 secure=value.get("secure"), host=_str(value.get("host")), after_seconds=float(after),
-                repeat=repeat, shows=tuple(str(s) for s in value.get("shows", []) or []))
+                repeat=repeat, shows=tuple(str(s) for s in value.get("shows", []) or []),
+                tls=_tls(value.get("tls"), f"{label}: {what}.tls", problems))
+
+
+def _tls(value: Any, label: str, problems: list[str]) -> TlsFingerprint | None:
+    """The TLS handshake a case states: {ja4: t13d1516h2_..., grease: true, alpn: [h2, http/1.1]}."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("ja4"), str):
+        problems.append(f"{label}: expected a mapping with ja4 (a JA4 fingerprint), grease and alpn")
+        return None
+    unknown = sorted(set(value) - {"ja4", "grease", "alpn"})
+    if unknown:
+        problems.append(f"{label}.{unknown[0]}: unknown field; use alpn, grease, ja4")
+    alpn = value.get("alpn", [])
+    if not isinstance(alpn, list) or not isinstance(value.get("grease", False), bool):
+        problems.append(f"{label}: alpn is a list of protocols (e.g. [h2, http/1.1]) and grease true or false")
+        return None
+    return TlsFingerprint(value["ja4"].lower(), value.get("grease", False), tuple(str(a) for a in alpn))
 
 
 def _str(value: Any) -> str | None:
@@ -201,10 +221,11 @@ def _facts(step: Step, last: Step, visitor: Visitor, now: float, n: int) -> Fact
     else:
         ua = next(v for k, v in headers if k.lower() == "user-agent")
     path = step.path.replace("{trap}", visitor.trap_prefix).replace("{n}", str(n))
-    secure = step.secure if step.secure is not None else bool(last.secure)
+    secure = step.secure if step.secure is not None else bool(last.secure or last.tls)
     host = step.host or last.host or next((v for k, v in headers if k.lower() == "host"), None)
     return Facts(ip=step.ip or last.ip or "203.0.113.7", user_agent=ua, path=path, method=step.method,
-                 headers=visitor.with_cookie(headers), secure=secure, time=now, host=host)
+                 headers=visitor.with_cookie(headers), secure=secure, time=now, host=host,
+                 tls=step.tls or last.tls)
 
 
 def _compare(rules: RuleSet, case: Case, decision: Decision) -> list[str]:

@@ -346,10 +346,30 @@ class HeadersKnown:
         return test
 
 
+class Ja4:
+    """`ja4: ['*_e8f1e7e78f70_b26ce05bbdd6']` — the JA4 fingerprint of the client's TLS handshake matches one of
+    these glob patterns (any case). Seen only when Fixative terminates TLS itself (`fixative run --cert`);
+    behind another server that terminates TLS there is no handshake to see and this never matches."""
+
+    key = "ja4"
+    on_user_agent = False
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        globs = _strings(value, "a JA4 fingerprint or glob pattern")
+        pattern = re.compile("|".join(fnmatch.translate(g.lower()) for g in globs))
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return facts.tls is not None and pattern.match(facts.tls.ja4) is not None
+
+        return test
+
+
 MATCHERS: dict[str, Any] = {
     m.key: m
     for m in (
         UserAgent, UserAgentToken, UserAgentRegex, UserAgentMissing, Ip, NotIp, Path, PathRegex,
         Method, Kind, Header, HeaderAbsent, Signal, BrowserOlderThan, HeaderOrder, HeadersKnown,
+        Ja4,
     )
 }

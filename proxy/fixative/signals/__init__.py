@@ -11,6 +11,7 @@ from ..network.asn import AsnDatabase
 from .browsers import browser_signals
 from .headers import header_signals
 from .network import network_signals
+from .tls import tls_signals
 from .useragent import useragent_signals
 
 
@@ -20,4 +21,6 @@ def collect_signals(facts: Facts, asn: AsnDatabase | None = None) -> dict[str, s
     signals.update(browser_signals(facts.user_agent))
     signals.update(header_signals(facts))
     signals.update(network_signals(facts.ip, asn))
+    if facts.tls is not None:
+        signals.update(tls_signals(facts))
     return signals
