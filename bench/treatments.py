@@ -9,8 +9,13 @@ variant costs through the real proxy compared with passing the original through.
    generator (its own process): Chrome's <img> request, with the session cookie its page view
    got (the original, streamed), against curl's (a cached, traced decoy), alternating order
    per round. Target: cached variant / pass-through >= 0.90.
+4. Worker pool under a burst: 200 distinct 1600x1200 JPEGs requested at once by a scraper (one
+   connection each), while a person loads a page every 0.2 s: how many decoys and how many blocks
+   (the pool's queue bound and per-image time limit), how long the burst takes, and whether the
+   person's page waits behind it (it must not: image work is off the event loop). Then the same
+   200 again, now from the render cache.
 
-    .venv/bin/python bench/treatments.py [--works 20] [--duration 6] [--skip-throughput]
+    .venv/bin/python bench/treatments.py [--works 20] [--duration 6] [--skip-throughput] [--burst 200]
 """
 
 from __future__ import annotations
@@ -340,6 +345,96 @@ def throughput(args: argparse.Namespace, workdir: Path) -> None:
             stop(proc)
 
 
+def burst_site(root: Path, count: int) -> list[str]:
+    """`count` distinct 1600x1200 JPEGs (smooth gradients with noise, ~300 kB each) and a page."""
+    rng = np.random.default_rng(11)
+    full = root / "images" / "full"
+    full.mkdir(parents=True)
+    yy, xx = np.mgrid[0:1200, 0:1600].astype(np.float32)
+    paths = []
+    for i in range(count):
+        a, b, c = rng.uniform(0.002, 0.02, 3)
+        base = np.stack([128 + 100 * np.sin(a * xx + i), 128 + 100 * np.cos(b * yy), 128 + 90 * np.sin(c * (xx + yy))], -1)
+        pixels = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(full / f"b{i:03d}.jpg", "JPEG", quality=88)
+        paths.append(f"/images/full/b{i:03d}.jpg")
+    (root / "index.html").write_text("<!doctype html><title>burst</title><p>a page</p>", "utf-8")
+    return paths
+
+
+async def _burst(port: int, paths: list[str], authority: str) -> dict[str, Any]:
+    """Every path at once as curl (own connection each) while a person fetches / every 0.2 s."""
+    loop = asyncio.get_running_loop()
+
+    async def fetch(path: str, headers: list[tuple[str, str]]) -> tuple[int, float, bytes]:
+        start = loop.time()
+        reader, writer = await asyncio.open_connection(HOST, port, limit=1 << 22)
+        try:
+            lines = [f"GET {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers), "Connection: close"]
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+            body = await (reader.readexactly(int(length.group(1))) if length else reader.read())
+            return int(head.split(b" ", 2)[1]), loop.time() - start, body
+        finally:
+            writer.close()
+
+    person: list[float] = []
+    finished = asyncio.Event()
+
+    async def browse() -> None:
+        while not finished.is_set():
+            status, seconds, _ = await fetch("/", chrome_page(authority))
+            person.append(seconds)
+            await asyncio.sleep(0.2)
+
+    browsing = asyncio.create_task(browse())
+    start = loop.time()
+    results = await asyncio.gather(*(fetch(p, curl(authority)) for p in paths), return_exceptions=True)
+    wall = loop.time() - start
+    finished.set()
+    await browsing
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    return {"wall": wall, "decoys": sum(1 for s, _, b in ok if s == 200 and b.startswith(b"\xff\xd8")),
+            "blocks": sum(1 for s, _, _ in ok if s == 403), "other": sum(1 for s, _, _ in ok if s not in (200, 403)),
+            "errors": len(results) - len(ok), "latency": sorted(t for _, t, _ in ok), "person": sorted(person)}
+
+
+def burst(args: argparse.Namespace, workdir: Path) -> None:
+    root = workdir / "burst-site"
+    paths = burst_site(root, args.burst)
+    originals = {p: (root / p.lstrip("/")).read_bytes() for p in paths}
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(start([sys.executable, "-m", "fixative.demo.origin", "--root", str(root), "--host", HOST,
+                            "--port", "0"], workdir / "burst-origin.log"))
+        m = wait_for(workdir / "burst-origin.log", r"origin listening on http://[^:]+:(\d+)", procs[-1])
+        port = free_port()
+        procs.append(start([str(VENV_BIN / "fixative"), "run", "--upstream", f"http://{HOST}:{m.group(1)}",
+                            "--listen", f"{HOST}:{port}", "--state-dir", str(workdir / "burst-state"),
+                            "--admin", "none"], workdir / "burst-fixative.log"))
+        wait_for(workdir / "burst-fixative.log", "protecting", procs[-1])
+        size = sum(map(len, originals.values())) / len(originals) / 1e3
+        print(f"\n4. Burst: {len(paths)} distinct 1600x1200 JPEGs (mean {size:.0f} kB) at once from one scraper, "
+              "default pool (images.workers 2, time_limit 10 s, 64 pending at most)", flush=True)
+        for wave in ("first (renders)", "again (cache)"):
+            cpu0 = cpu_seconds(procs[-1].pid)
+            r = asyncio.run(_burst(port, paths, f"{HOST}:{port}"))
+            lat, person = r["latency"], r["person"]
+
+            def pct(xs: list[float], q: float) -> float:
+                return 1000 * xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+            print(f"  {wave:<16} {r['wall']:5.1f} s: decoys {r['decoys']}, blocks {r['blocks']}, other "
+                  f"{r['other']}, errors {r['errors']}; scraper latency p50 {pct(lat, .5):.0f} ms p90 "
+                  f"{pct(lat, .9):.0f} ms max {pct(lat, 1):.0f} ms; person's page p50 {pct(person, .5):.0f} ms "
+                  f"max {pct(person, 1):.0f} ms over {len(person)} loads; proxy CPU "
+                  f"{cpu_seconds(procs[-1].pid) - cpu0:.1f} s", flush=True)
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--works", type=int, default=20, help="works in the robustness table (default 20)")
@@ -348,16 +443,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--skip-throughput", action="store_true")
+    p.add_argument("--burst", type=int, default=200, help="distinct images in the burst (0: skip it)")
+    p.add_argument("--only-burst", action="store_true", help="run only the burst (section 4)")
     args = p.parse_args(argv)
     from fixative.demo.site import build_site
 
     with tempfile.TemporaryDirectory(prefix="fixative-bench-treat-") as tmp:
         workdir = Path(tmp)
-        site = build_site(workdir / "site")
-        render_times(site, workdir)
-        robustness(site, args.works)
-        if not args.skip_throughput:
-            throughput(args, workdir)
+        if not args.only_burst:
+            site = build_site(workdir / "site")
+            render_times(site, workdir)
+            robustness(site, args.works)
+            if not args.skip_throughput:
+                throughput(args, workdir)
+        if args.burst:
+            burst(args, workdir)
     return 0
 
 
