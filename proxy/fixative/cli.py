@@ -86,6 +86,18 @@ def _proxy_options(p: argparse.ArgumentParser, default_listen: str | None) -> No
     p.add_argument("--preset", help="rule preset: strict, balanced (default) or permissive")
     p.add_argument("--admin", default=None, metavar="HOST:PORT|none",
                    help="admin backend and dashboard address (default 127.0.0.1:8081; none to turn off)")
+    p.add_argument("--cert", type=Path, metavar="FILE",
+                   help="terminate TLS here with this certificate (PEM, with its chain); needs --key")
+    p.add_argument("--key", type=Path, metavar="FILE", help="the certificate's private key (PEM, no passphrase)")
+
+
+def _certificate(args: argparse.Namespace, config: Config) -> Path | None:
+    """--cert/--key checked and combined for mitmproxy, or None for plain HTTP."""
+    if args.cert is None and args.key is None:
+        return None
+    from .tlscert import prepare_certificate
+
+    return prepare_certificate(args.cert, args.key, config.state_dir)
 
 
 def _config_from(args: argparse.Namespace, **extra: object) -> Config:
@@ -103,15 +115,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not config.upstream:
         raise ConfigError(["upstream: no site to protect; give --upstream http://HOST:PORT "
                            "(or `upstream:` in the config file)"])
+    certificate = _certificate(args, config)
     runtime = build_runtime(config)
     host, port = split_listen(config.listen)
+    scheme = "https" if certificate else "http"
 
     def announce(addrs: list[tuple[str, int]]) -> str:
-        where = ", ".join(f"http://{_url_host(h)}:{p}" for h, p in addrs) or f"{host}:{port}"
+        where = ", ".join(f"{scheme}://{_url_host(h)}:{p}" for h, p in addrs) or f"{host}:{port}"
         return (f"fixative {__version__}: protecting {config.upstream} at {where} "
                 f"({config.mode} mode, {len(runtime.rules.rules)} rules; events in {config.state_dir})")
 
-    asyncio.run(serve_proxy(runtime, config.upstream, host, port, announce, admin=args.admin))
+    asyncio.run(serve_proxy(runtime, config.upstream, host, port, announce, admin=args.admin,
+                            certificate=certificate))
     return 0
 
 
@@ -123,8 +138,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = _config_from(args, artist="Mara Ilves")
     if args.state_dir is None and args.config is None:
         config = load_config(None, **{**_overrides(config), "state_dir": Path("fixative-demo-state")})
+    certificate = _certificate(args, config)
     runtime = build_runtime(config)
     host, port = split_listen(config.listen)
+    scheme = "https" if certificate else "http"
 
     async def main() -> None:
         root = build_site(config.state_dir / "demo-site", artist=config.artist)
@@ -134,15 +151,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         def announce(addrs: list[tuple[str, int]]) -> str:
             h, p = addrs[0] if addrs else (host, port)
-            return (f"Fixative demo: open http://{_url_host(h)}:{p}/ — the gallery, protected "
+            return (f"Fixative demo: open {scheme}://{_url_host(h)}:{p}/ — the gallery, protected "
                     f"({config.mode} mode).\n"
                     f"  origin (unprotected): {upstream}/\n"
-                    f"  try: curl -s -o scraped.jpg http://{_url_host(h)}:{p}{work.full_url}\n"
+                    f"  try: curl -s -o scraped.jpg {scheme}://{_url_host(h)}:{p}{work.full_url}\n"
                     f"  why: .venv/bin/fixative explain --ua 'curl/8.7.1' --path {work.full_url}\n"
                     f"  event log: {config.state_dir / 'events.sqlite3'}   (Ctrl-C to stop)")
 
         try:
-            await serve_proxy(runtime, upstream, host, port, announce, admin=args.admin)
+            await serve_proxy(runtime, upstream, host, port, announce, admin=args.admin,
+                              certificate=certificate)
         finally:
             await runner.cleanup()
 

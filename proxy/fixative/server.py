@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from mitmproxy import ctx
 from mitmproxy.options import Options
@@ -30,12 +31,20 @@ class Announce:
 
 
 async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
-                      announce: Callable[[list[tuple[str, int]]], str], admin: str | None = None) -> None:
-    """Run until interrupted. Large non-image bodies stream; mitmproxy's own flow dump is off."""
+                      announce: Callable[[list[tuple[str, int]]], str], admin: str | None = None,
+                      certificate: Path | None = None) -> None:
+    """Run until interrupted. Large non-image bodies stream; mitmproxy's own flow dump is off.
+
+    With `certificate` (key and chain in one PEM), clients that open with a TLS ClientHello get TLS with
+    it (mitmproxy's reverse mode detects the hello); plain HTTP on the same port still works.
+    """
     opts = Options(
         mode=[f"reverse:{upstream}"],
         listen_host=host,
         listen_port=port,
+        # mitmproxy keeps its own CA (for upstream TLS and its fallback certificates) in confdir:
+        # under the state dir, so a service with no home folder (systemd DynamicUser) can run.
+        confdir=str(runtime.config.state_dir / "mitmproxy"),
     )
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
     # keep_host_header: so Fixative sees the client's Host; Classify gives the origin its own name.
@@ -44,6 +53,8 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
     master.options.update(stream_large_bodies=str(max(runtime.config.max_image_bytes, 2 << 20)),
                           connection_strategy="lazy", termlog_verbosity="warn", keep_host_header=True)
     master.addons.add(*make_addons(Settings(runtime)), Announce(announce))
+    if certificate is not None:  # "*": every name and address the clients ask for gets the artist's cert
+        master.options.update(certs=[f"*={certificate}"])
     if admin is not None and "fixative_admin" in master.options:
         master.options.update(fixative_admin=admin)
     try:

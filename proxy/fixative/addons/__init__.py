@@ -14,10 +14,11 @@ from .optout import OptOut
 from .pages import Pages
 from .record import Record
 from .settings import Settings
+from .tls import TlsFingerprints
 from .treat import Treat
 
 
 def make_addons(settings: Settings | None = None) -> list[Any]:
     settings = settings or Settings()
-    return [settings, Classify(settings), Treat(settings), Pages(settings), OptOut(settings), Record(settings),
-            Admin(settings)]
+    return [settings, TlsFingerprints(), Classify(settings), Treat(settings), Pages(settings), OptOut(settings),
+            Record(settings), Admin(settings)]

@@ -40,7 +40,8 @@ def facts_from_flow(flow: http.HTTPFlow, trusted: IPSet) -> Facts:
         secure = req.headers.get("x-forwarded-proto", "").lower() == "https"
         host = req.headers.get("x-forwarded-host") or host
     return Facts(ip=ip, user_agent=req.headers.get("user-agent"), path=req.path, method=req.method,
-                 headers=headers, secure=secure, time=time.time(), host=host)
+                 headers=headers, secure=secure, time=time.time(), host=host,
+                 tls=flow.metadata.get("fixative.tls"))  # addons/tls.py, with --cert
 
 
 def point_host_at_origin(flow: http.HTTPFlow) -> None:
