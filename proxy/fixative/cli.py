@@ -67,12 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print JSON")
     explain.set_defaults(handler=cmd_explain)
 
-    from . import asncli, rulescli, tracecli, treatcli
+    from . import asncli, replaycli, rulescli, tracecli, treatcli
 
     rulescli.register(sub)
     asncli.register(sub)
     treatcli.register(sub)
     tracecli.register(sub)
+    replaycli.register(sub)
     return parser
 
 
