@@ -39,8 +39,9 @@ XFF = "X-Forwarded-For"
         ("10.0.0.2", [(XFF, "203.0.113.9:51234")], LAN, "203.0.113.9"),
         ("10.0.0.2", [(XFF, "[2001:db8::5]:443")], LAN, "2001:db8::5"),
         ("10.0.0.2", [(XFF, "2001:db8::5")], LAN, "2001:db8::5"),
-        # Forwarded (RFC 7239) is preferred over X-Forwarded-For
-        ("10.0.0.2", [("Forwarded", "for=203.0.113.9;proto=https"), (XFF, "198.51.100.1")], LAN, "203.0.113.9"),
+        # X-Forwarded-For wins over Forwarded: nginx and Caddy write the one and pass a client's own
+        # Forwarded through, so a client could otherwise name any address
+        ("10.0.0.2", [("Forwarded", "for=203.0.113.9;proto=https"), (XFF, "198.51.100.1")], LAN, "198.51.100.1"),
         ("10.0.0.2", [("Forwarded", 'for="[2001:db8:cafe::17]:4711"')], LAN, "2001:db8:cafe::17"),
         ("10.0.0.2", [("Forwarded", "for=192.0.2.43, for=198.51.100.17;by=10.0.0.2")], LAN, "198.51.100.17"),
         ("10.0.0.2", [("Forwarded", "for=192.0.2.43"), ("forwarded", "For = 10.3.3.3")], LAN, "192.0.2.43"),

@@ -33,14 +33,19 @@ def client_address(peer: str, headers: Sequence[tuple[str, str]], trusted: IPSet
 
 
 def _forwarded_chain(headers: Sequence[tuple[str, str]]) -> list[str | None]:
-    """Hops from Forwarded (preferred, RFC 7239) or X-Forwarded-For, oldest first; None where unparsable."""
-    forwarded = [v for k, v in headers if k.lower() == "forwarded"]
-    if forwarded:
-        found = [_FOR_VALUE.search(element) for element in ",".join(forwarded).split(",")]
-        return [_normalise(m.group(1)) if m else None for m in found][-64:]
+    """Hops from X-Forwarded-For, or from Forwarded (RFC 7239) when there is none; oldest first,
+    None where unparsable.
+
+    X-Forwarded-For wins because nginx, Caddy, HAProxy and the CDNs write it and pass a client's own
+    Forwarded header through untouched: preferring Forwarded would let any client name its address.
+    """
     xff = [v for k, v in headers if k.lower() == "x-forwarded-for"]
-    parts = ",".join(xff).split(",") if xff else []
-    return [_normalise(p) for p in parts if p.strip()][-64:]
+    if xff:
+        parts = ",".join(xff).split(",")
+        return [_normalise(p) for p in parts if p.strip()][-64:]
+    forwarded = [v for k, v in headers if k.lower() == "forwarded"]
+    found = [_FOR_VALUE.search(element) for element in ",".join(forwarded).split(",")] if forwarded else []
+    return [_normalise(m.group(1)) if m else None for m in found][-64:]
 
 
 def _normalise(text: str) -> str | None:
