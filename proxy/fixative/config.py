@@ -14,6 +14,8 @@ from .ipset import parse_network
 from .policy import DECOY_STYLES, FOLDER, DecoyStyles, Policy, parse_decoy_style, parse_policy
 from .rules.presets import parse_thresholds, preset_names, resolve_preset
 from .rules.ruleset import Thresholds
+from .subscriptions.spec import EXPECTED as SUBSCRIPTIONS_EXPECTED
+from .subscriptions.spec import Subscription, parse_subscriptions
 from .treatments.folder import IMAGE_SUFFIXES, folder_images
 from .yamlsource import LineDict, YamlSourceError, load_yaml
 
@@ -43,6 +45,7 @@ KEYS = {
              "suspect: {style: ...}, scraper: {style: ...}}",
     "traces": "{enabled: true, per_image_per_hour: 8, per_hour: 1000, retention_days: 365}",
     "originals": "{add_rights_metadata: false}",
+    "subscriptions": SUBSCRIPTIONS_EXPECTED,
 }
 DECOY_KEYS = ("style", "folder", "notice_text", "suspect", "scraper")
 
@@ -94,6 +97,7 @@ class Config:
     trace_retention_days: float = 365
     rights_on_originals: bool = False
     disk_cache_mb: int = 0
+    subscriptions: tuple[Subscription, ...] = ()
     source: str = "(defaults)"
 
     @property
@@ -150,6 +154,9 @@ def _from_file(path: Path, doc: LineDict, problems: list[str]) -> dict[str, Any]
         values["thresholds"] = parse_thresholds(doc["thresholds"], f"{path}:{doc.line_of('thresholds')}", problems)
     if "decoy" in doc:
         values.update(_decoy(path, doc["decoy"], doc.line_of("decoy"), problems))
+    if "subscriptions" in doc:
+        values["subscriptions"] = parse_subscriptions(doc["subscriptions"], str(path), doc.line_of("subscriptions"),
+                                                      problems)
     return values
 
 
@@ -172,7 +179,7 @@ def _convert(key: str, value: Any, base: Path) -> dict[str, Any]:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")
         return {key: value}
-    if key in ("thresholds", "decoy"):
+    if key in ("thresholds", "decoy", "subscriptions"):
         return {}
     return _section(key, value)
 

@@ -14,9 +14,9 @@ from .config import Config, ConfigError
 from .events import EventLog
 from .ipset import IPSet
 from .network.asn import AsnDatabase, load_asn_database
-from .rules.presets import load_rules
 from .rules.ruleset import RuleSet
 from .secret import load_or_create_secret
+from .subscriptions.cache import startup_rules
 from .traps import trap_prefix
 from .treatments.service import RenderService
 
@@ -49,8 +49,8 @@ class Runtime:
 
 
 def build_runtime(config: Config) -> Runtime:
-    """Load rules, open the event log and secret; raises ConfigError or RulePackError."""
-    rules = load_rules(config.preset, list(config.packs), config.thresholds)
+    """Load rules (subscriptions from their cache), open the event log and secret; ConfigError or RulePackError."""
+    rules = startup_rules(config)  # the preset, the config's packs, the subscriptions' last good copies
     state = config.state_dir
     state.mkdir(parents=True, exist_ok=True)
     secret = load_or_create_secret(state)
