@@ -1,4 +1,4 @@
-"""`fixative rules ...`: tools for rule authors — lint, test, import, export, docs.
+"""`fixative rules ...`: tools for rule authors — lint, test, import, export, docs, keygen/sign/verify.
 
 Each sub-command returns an exit code: 0 fine, 1 the check failed (lint errors, failing cases,
 stale docs), 2 the input could not be used (a broken pack or cases file, a missing file).
@@ -22,7 +22,7 @@ EXIT_FAILED, EXIT_USAGE = 1, 2
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add `rules` and its sub-commands to the `fixative` command's subparsers."""
     rules: argparse.ArgumentParser = subparsers.add_parser(
-        "rules", help="rule-pack tools: lint, test, import, export, docs")
+        "rules", help="rule-pack tools: lint, test, import, export, docs, keygen, sign, verify")
     rules.set_defaults(handler=lambda args: _help(rules))
     sub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
 
@@ -63,6 +63,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                       help="refresh rules/README.md and schema/rule-pack.schema.json")
     docs.add_argument("--check", action="store_true", help="fail if either is stale")
     docs.set_defaults(handler=cmd_docs)
+
+    from . import signcli
+
+    signcli.register(sub)
     return rules
 
 
