@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixative.facts import Facts
+from fixative.facts import Facts, ReverseDns
 from fixative.rules.loader import RulePackError, load_pack, load_ruleset
 from fixative.rules.presets import load_rules, preset_names, read_preset
 from fixative.rules.ruleset import Rule, RuleSet, Thresholds
@@ -294,7 +294,7 @@ def _uncached(rules: RuleSet, facts: Facts, signals: dict[str, str]) -> Decision
     score = 0
     for rule in rules.rules:
         if all(t(facts, signals) for t in (*rule.ua_tests, *rule.other_tests)):
-            reason = Reason(rule.pack, rule.id, _explain(rule, signals), rule.weight, rule.action)
+            reason = Reason(rule.pack, rule.id, _explain(rule, facts, signals), rule.weight, rule.action)
             reasons.append(reason)
             if rule.action:
                 decided = decided or reason
@@ -308,8 +308,10 @@ def _uncached(rules: RuleSet, facts: Facts, signals: dict[str, str]) -> Decision
     return Decision(verdict, score, tuple(reasons), decided)
 
 
-def _explain(rule: Rule, signals: dict[str, str]) -> str:
+def _explain(rule: Rule, facts: Facts, signals: dict[str, str]) -> str:
     details = [signals[s] for s in rule.signals if signals.get(s)]
+    if rule.rdns_tests:  # a rule testing reverse DNS says what the lookup found
+        details.append(f"reverse DNS: {facts.rdns.detail if facts.rdns else 'not looked up'}")
     return f"{rule.description} ({'; '.join(details)})" if details else rule.description
 
 
@@ -318,7 +320,7 @@ CACHE_UAS = [
     "EvilTestBot/1", "EvilBot/x", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
     "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.0; +https://openai.com/gptbot)",
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/74.0.3729.169 "
-    "Safari/537.36", "facebookexternalhit/1.1", "python-requests/2.34.2",
+    "Safari/537.36", "facebookexternalhit/1.1", "python-requests/2.34.2", "RdnsTestBot/1",
 ]
 CACHE_REQUESTS = [
     ("203.0.113.5", "/", "GET", ()),
@@ -328,6 +330,9 @@ CACHE_REQUESTS = [
     ("198.51.100.3", "/", "GET", LANG + MARKED),
 ]
 
+CACHE_RDNS = [None, ReverseDns("crawl-1.googlebot.com", "confirmed"), ReverseDns("a.bot.example.org", "confirmed"),
+              ReverseDns(None, "no answer"), None]
+
 
 @pytest.mark.parametrize("preset", [str(GOOD_PRESET), "balanced", "strict"],
                          ids=["good", "balanced", "strict"])
@@ -335,9 +340,9 @@ def test_ua_candidate_cache_matches_uncached_evaluation(preset: str) -> None:
     rules = load_rules(preset)
     for _ in range(2):  # the second pass is served from the cache
         for ua in CACHE_UAS:
-            for ip, path, method, extra in CACHE_REQUESTS:
+            for (ip, path, method, extra), rdns in zip(CACHE_REQUESTS, CACHE_RDNS):
                 headers = ((("User-Agent", ua),) if ua is not None else ()) + extra
-                facts = Facts(ip=ip, user_agent=ua, path=path, method=method, headers=headers)
+                facts = Facts(ip=ip, user_agent=ua, path=path, method=method, headers=headers, rdns=rdns)
                 signals = collect_signals(facts)
                 assert rules.evaluate(facts, signals) == _uncached(rules, facts, signals), (ua, ip, path)
 

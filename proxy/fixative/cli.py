@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import Config, ConfigError, load_config, split_listen
-from .facts import Facts
+from .facts import Facts, ReverseDns
 from .rules.loader import RulePackError
 from .rules.ruleset import RuleSet
 from .verdict import Decision
@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="the verdict and reasons for one described request")
     explain.add_argument("--ua", default=None, help="User-Agent (omit for none)")
     explain.add_argument("--ip", default="203.0.113.7", help="client address (default 203.0.113.7)")
+    explain.add_argument("--rdns", default=None, metavar="HOSTNAME|none",
+                         help="what forward-confirmed reverse DNS gives for the address, e.g. "
+                              "crawl-66-249-66-1.googlebot.com, or none (looked up, not verified); "
+                              "default: not looked up, as for a request no rDNS rule needs")
     explain.add_argument("--path", default="/", help="request path (default /)")
     explain.add_argument("--method", default="GET")
     explain.add_argument("--header", action="append", default=[], metavar="'K: V'", help="a request header")
@@ -190,7 +194,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.ua is not None:
         headers.insert(0, ("User-Agent", args.ua))
     facts = Facts(ip=args.ip, user_agent=args.ua, path=args.path, method=args.method.upper(),
-                  headers=tuple(headers), time=time.time())
+                  headers=tuple(headers), time=time.time(), rdns=_stated_rdns(args.rdns))
     if args.after:
         decision = _explain_with_history(rules, facts, args.after)
     else:
@@ -224,6 +228,16 @@ def _explain_with_history(rules: RuleSet, facts: Facts, history: list[str]) -> D
         earlier = replace(facts, path=path, method=(method or "GET").upper(), time=start + n, kind="")
         visitor.send(replace(earlier, headers=visitor.with_cookie(earlier.headers)))
     return visitor.send(replace(facts, headers=visitor.with_cookie(facts.headers)))
+
+
+def _stated_rdns(name: str | None) -> ReverseDns | None:
+    """--rdns: the forward-confirmed name to pretend a lookup gave, `none` for a failed one."""
+    if name is None:
+        return None
+    if name.strip().lower() in ("", "none"):
+        return ReverseDns(None, "not verified (--rdns none)")
+    host = name.strip().lower().rstrip(".")
+    return ReverseDns(host, f"{host}, forward-confirmed (--rdns)")
 
 
 def _url_host(host: str) -> str:

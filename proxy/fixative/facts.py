@@ -22,6 +22,18 @@ LOGGED_HEADERS = frozenset({"user-agent", "referer"})  # all an access log shows
 
 
 @dataclass(frozen=True)
+class ReverseDns:
+    """What forward-confirmed reverse DNS said about the client address, found before classifying.
+
+    name: the host name the address's PTR record gives and whose A/AAAA records include the address
+    again (lower case, no final dot), or None when nothing was confirmed; detail: why, for reasons.
+    """
+
+    name: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
 class Facts:
     """One request as the classifier sees it.
 
@@ -41,6 +53,7 @@ class Facts:
     host: str | None = None  # the Host the client asked for (not the origin's)
     tls: TlsFingerprint | None = None  # the client's TLS handshake, when Fixative terminated TLS itself
     from_log: bool = False
+    rdns: ReverseDns | None = None  # None: not looked up (no rule needed it, or lookups are off)
 
     def __post_init__(self) -> None:
         if not self.kind:

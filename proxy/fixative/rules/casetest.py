@@ -11,6 +11,8 @@ must come out:
       expect: {verdict: scraper, rule: ai-agents/gptbot, not_rule: [search-engines/verified-googlebot]}
 
 `{trap}` in a path is the simulated install's trap prefix, `{n}` the repetition (`repeat: N`).
+`rdns: NAME` states what forward-confirmed reverse DNS gave for the address (`false`: looked up,
+not verified; absent: not looked up), as the proxy would find it before classifying.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..facts import Facts
+from ..facts import Facts, ReverseDns
 from ..ja4 import TlsFingerprint
 from ..verdict import VERDICTS, Decision
 from ..yamlsource import LineDict, LineList, YamlSourceError, load_yaml
@@ -28,7 +30,7 @@ from .ruleset import RuleSet
 from .simulate import Visitor
 
 START = 1_750_000_000.0
-REQUEST_FIELDS = {"ua", "ip", "path", "method", "headers", "secure", "host", "tls"}
+REQUEST_FIELDS = {"ua", "ip", "path", "method", "headers", "secure", "host", "tls", "rdns"}
 HISTORY_FIELDS = REQUEST_FIELDS | {"after_seconds", "repeat", "shows"}
 CASE_FIELDS = {"name", "request", "history", "expect", "cookies", "note"}
 EXPECT_FIELDS = {"verdict", "rule", "not_rule", "score", "decided_by"}
@@ -54,6 +56,7 @@ class Step:
     headers: tuple[tuple[str, str], ...] | None = None
     secure: bool | None = None
     host: str | None = None
+    rdns: Any = _INHERIT  # the forward-confirmed name; False: not verified; None: not looked up
     after_seconds: float = 1.0
     repeat: int = 1
     shows: tuple[str, ...] = ()
@@ -167,7 +170,12 @@ def _step(value: dict[str, Any], label: str, what: str, problems: list[str]) -> 
     if not isinstance(after, (int, float)) or isinstance(after, bool) or after < 0:
         problems.append(f"{label}: {what}.after_seconds: expected a number of seconds, 0 or more")
         after = 1.0
-    return Step(ua=ua, ip=_str(value.get("ip")), path=str(value.get("path", "/")),
+    rdns = value.get("rdns", _INHERIT if what != "request" else None)
+    if rdns not in (None, False, _INHERIT) and (not isinstance(rdns, str) or not rdns.strip()):
+        problems.append(f"{label}: {what}.rdns: expected the host name forward-confirmed reverse DNS gives "
+                        "(e.g. crawl-66-249-66-1.googlebot.com), or false: looked up, not verified")
+        rdns = None
+    return Step(ua=ua, ip=_str(value.get("ip")), rdns=rdns, path=str(value.get("path", "/")),
                 method=str(value.get("method", "GET")).upper(),
                 headers=tuple((str(k), str(v)) for k, v in headers.items()) if headers is not None else None,
                 secure=value.get("secure"), host=_str(value.get("host")), after_seconds=float(after),
@@ -223,8 +231,11 @@ def _facts(step: Step, last: Step, visitor: Visitor, now: float, n: int) -> Fact
     path = step.path.replace("{trap}", visitor.trap_prefix).replace("{n}", str(n))
     secure = step.secure if step.secure is not None else bool(last.secure or last.tls)
     host = step.host or last.host or next((v for k, v in headers if k.lower() == "host"), None)
+    name = last.rdns if step.rdns is _INHERIT else step.rdns
+    rdns = (ReverseDns(name.lower().rstrip("."), f"{name}, forward-confirmed (as the case states)") if name
+            else ReverseDns(None, "not verified (as the case states)") if name is False else None)
     return Facts(ip=step.ip or last.ip or "203.0.113.7", user_agent=ua, path=path, method=step.method,
-                 headers=visitor.with_cookie(headers), secure=secure, time=now, host=host,
+                 headers=visitor.with_cookie(headers), secure=secure, time=now, host=host, rdns=rdns,
                  tls=step.tls or last.tls)
 
 

@@ -124,22 +124,23 @@ def _rule(item: LineDict, pack: str, rule_id: str, where: Any, problems: list[st
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         problem("tags", "expected a list of words")
         tags = []
-    ua_tests, other_tests, signals, agents = _compile_match(item, problem)
+    ua_tests, other_tests, signals, agents, rdns = _compile_match(item, problem)
     if ua_tests is None:
         return None
     return Rule(pack=pack, id=rule_id, description=str(description or "").strip(),
                 ua_tests=tuple(ua_tests), other_tests=tuple(other_tests),
                 weight=weight if isinstance(weight, int) and action is None else 0,
                 action=action if action in ACTION_NAMES else None,
-                tags=tuple(tags), signals=tuple(signals), user_agents=tuple(agents), line=item.line)
+                tags=tuple(tags), signals=tuple(signals), user_agents=tuple(agents), line=item.line,
+                rdns_tests=tuple(t for t, _ in rdns), rdns_domains=tuple(d for _, ds in rdns for d in ds))
 
 
-def _compile_match(item: LineDict, problem: Any) -> tuple[Any, Any, list[str], list[str]]:
+def _compile_match(item: LineDict, problem: Any) -> tuple[Any, Any, list[str], list[str], list[Any]]:
     match = item.get("match")
     if not isinstance(match, LineDict) or not match:
         problem("match", f"expected a mapping of matchers: {', '.join(MATCHERS)}")
-        return None, None, [], []
-    ua_tests, other_tests, signals, agents = [], [], [], []
+        return None, None, [], [], []
+    ua_tests, other_tests, signals, agents, rdns = [], [], [], [], []
     for key, value in match.items():
         kind = MATCHERS.get(key)
         if kind is None:
@@ -152,12 +153,14 @@ def _compile_match(item: LineDict, problem: Any) -> tuple[Any, Any, list[str], l
             problem(f"match.{key}", str(e), match.line_of(key))
             continue
         (ua_tests if kind.on_user_agent else other_tests).append(test)
+        if getattr(kind, "on_rdns", False):  # also noted apart: the proxy looks these up before classifying
+            rdns.append((test, kind.domains(value)))
         values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         if key == "signal":
             signals.extend(str(v) for v in values)
         if key in ("user_agent", "user_agent_token"):
             agents.extend(str(v) for v in values)
-    return ua_tests, other_tests, signals, agents
+    return ua_tests, other_tests, signals, agents, rdns
 
 
 def load_ruleset(packs: Iterable[Path], thresholds: Thresholds | None = None) -> RuleSet:

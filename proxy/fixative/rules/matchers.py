@@ -145,6 +145,80 @@ class NotIp:
         return test
 
 
+_DOMAIN = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+
+
+def parse_domains(value: Any) -> tuple[str, ...]:
+    """DNS domains as written in a pack (`googlebot.com`), lower case; ValueError for anything else."""
+    out = []
+    for item in _strings(value, "a domain such as googlebot.com"):
+        domain = item.strip().lower().rstrip(".")
+        if domain.startswith("*."):
+            raise ValueError(f"{item!r}: write the domain without '*.' ({domain[2:]}): names under it match")
+        if domain.startswith("."):
+            domain = domain[1:]
+        if not _DOMAIN.match(domain) or "." not in domain:
+            raise ValueError(f"{item!r} is not a domain of at least two labels, such as googlebot.com")
+        out.append(domain)
+    return tuple(out)
+
+
+def name_in_domains(name: str | None, domains: tuple[str, ...]) -> bool:
+    """Is the host name one of these domains or under one of them, on a label boundary?
+    `crawl-1.googlebot.com` is under `googlebot.com`; `evilgooglebot.com` is not."""
+    if not name:
+        return False
+    name = name.lower().rstrip(".")
+    return any(name == d or name.endswith("." + d) for d in domains)
+
+
+class ReverseDnsName:
+    """`rdns: [googlebot.com, google.com]` — the client address is verified by forward-confirmed reverse DNS
+    under one of these domains: its PTR record names a host in them, and that host's A/AAAA records include
+    the address again. The proxy looks it up (with a timeout and a cache) only for requests a rule with this
+    matcher could decide; `fixative explain --rdns NAME` and rule-pack cases state the outcome instead."""
+
+    key = "rdns"
+    on_user_agent = False
+    on_rdns = True
+
+    @staticmethod
+    def domains(value: Any) -> tuple[str, ...]:
+        return parse_domains(value)
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        domains = parse_domains(value)
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return facts.rdns is not None and name_in_domains(facts.rdns.name, domains)
+
+        return test
+
+
+class NotReverseDnsName:
+    """`not_rdns: [googlebot.com, google.com]` — the address is not verified by forward-confirmed reverse DNS
+    under any of these domains: no PTR record, a name elsewhere, a name that does not resolve back to the
+    address, a lookup that failed or timed out, or no lookup at all (e.g. a fake Googlebot)."""
+
+    key = "not_rdns"
+    on_user_agent = False
+    on_rdns = True
+
+    @staticmethod
+    def domains(value: Any) -> tuple[str, ...]:
+        return parse_domains(value)
+
+    @staticmethod
+    def compile(value: Any) -> Test:
+        domains = parse_domains(value)
+
+        def test(facts: Facts, signals: Signals) -> bool:
+            return facts.rdns is None or not name_in_domains(facts.rdns.name, domains)
+
+        return test
+
+
 class Path:
     """`path: ['/images/full/*', '*.zip']` — the path (without query) matches one of these glob patterns."""
 
@@ -368,7 +442,8 @@ class Ja4:
 MATCHERS: dict[str, Any] = {
     m.key: m
     for m in (
-        UserAgent, UserAgentToken, UserAgentRegex, UserAgentMissing, Ip, NotIp, Path, PathRegex,
+        UserAgent, UserAgentToken, UserAgentRegex, UserAgentMissing, Ip, NotIp, ReverseDnsName,
+        NotReverseDnsName, Path, PathRegex,
         Method, Kind, Header, HeaderAbsent, Signal, BrowserOlderThan, HeaderOrder, HeadersKnown,
         Ja4,
     )

@@ -78,6 +78,7 @@ TAGS: dict[str, str] = {
     "search-engine": "a search crawler (verified or forged)",
     "impersonation": "a client claiming to be someone it is not",
     "verified": "identity confirmed by published IP ranges",
+    "rdns": "identity checked by forward-confirmed reverse DNS, which the proxy looks up",
     "network": "the network a request comes from",
     "link-preview": "a chat or social link-preview fetcher",
     "people": "traffic that is mostly real people (e.g. privacy relays), weighed down or not at all",
@@ -132,7 +133,9 @@ def matchers_markdown() -> str:
     entries = []
     for key, cls in MATCHERS.items():
         example, description = matcher_doc(cls)
-        tested = "the User-Agent alone" if getattr(cls, "on_user_agent", False) else "the request"
+        tested = ("the User-Agent alone" if getattr(cls, "on_user_agent", False) else
+                  "the address's reverse DNS, looked up by the proxy" if getattr(cls, "on_rdns", False) else
+                  "the request")
         entries.append(f"#### `{key}`\n\n```yaml\n{example}\n```\n\n{description} *(tests {tested})*")
     return "\n\n".join(entries)
 

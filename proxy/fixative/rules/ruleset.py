@@ -35,6 +35,8 @@ class Rule:
     signals: tuple[str, ...] = ()
     user_agents: tuple[str, ...] = ()  # plain substrings, for robots.txt and exports
     line: int = 0
+    rdns_tests: tuple[Test, ...] = ()  # the reverse-DNS tests, also in other_tests
+    rdns_domains: tuple[str, ...] = ()  # the domains they name: what a lookup must verify
 
     @property
     def name(self) -> str:
@@ -72,6 +74,7 @@ class RuleSet:
         # Browsers send few distinct User-Agents: cache which rules survive the
         # UA tests so the hot path only runs the cheap remaining matchers.
         self._ua_candidates = lru_cache(maxsize=4096)(self._compute_ua_candidates)
+        self._rdns_candidates = lru_cache(maxsize=4096)(self._compute_rdns_candidates)
 
     def _compute_ua_candidates(self, user_agent: str | None) -> _Candidates:
         """Rules whose UA tests pass: those needing only a signal, indexed by signal; the rest in order."""
@@ -88,6 +91,34 @@ class RuleSet:
                 general.append((index, rule))
         return general, by_signal
 
+    def _compute_rdns_candidates(self, user_agent: str | None) -> tuple[tuple[Rule, tuple[Test, ...]], ...]:
+        """For this User-Agent: the rules up to the last that tests reverse DNS, each with its tests
+        other than reverse DNS; empty when no rule that could fire tests it (nearly every client)."""
+        general, by_signal = self._ua_candidates(user_agent)
+        ordered = sorted([*general, *{i: r for rules in by_signal.values() for i, r in rules}.items()],
+                         key=lambda pair: pair[0])
+        last = max((n for n, (_, rule) in enumerate(ordered) if rule.rdns_tests), default=-1)
+        return tuple((rule, tuple(t for t in rule.other_tests if t not in rule.rdns_tests))
+                     for _, rule in ordered[:last + 1])
+
+    def tests_rdns(self, user_agent: str | None) -> bool:
+        """Could a rule testing reverse DNS fire for this User-Agent? Cached: false for nearly everyone."""
+        return bool(self._rdns_candidates(user_agent))
+
+    def rdns_domains(self, facts: Facts, signals: Mapping[str, str]) -> frozenset[str]:
+        """The domains a reverse-DNS lookup would have to verify to change this request's outcome:
+        those of the rules testing reverse DNS that match otherwise, up to the first decisive rule that
+        matches without it (e.g. a crawler already verified by its published ranges). Empty: no lookup."""
+        domains: set[str] = set()
+        for rule, tests in self._rdns_candidates(facts.user_agent):
+            if not all(t(facts, signals) for t in tests):
+                continue
+            if rule.rdns_tests:
+                domains.update(rule.rdns_domains)
+            elif rule.action:
+                break
+        return frozenset(domains)
+
     def evaluate(self, facts: Facts, signals: Mapping[str, str]) -> Decision:
         """Apply every rule to the facts and signals; return the verdict with its reasons."""
         reasons: list[Reason] = []
@@ -100,7 +131,7 @@ class RuleSet:
             if fired:
                 matched = sorted([*matched, *fired.items()], key=lambda pair: pair[0])
         for _, rule in matched:
-            reason = Reason(rule.pack, rule.id, _explain(rule, signals), rule.weight, rule.action)
+            reason = Reason(rule.pack, rule.id, _explain(rule, facts, signals), rule.weight, rule.action)
             reasons.append(reason)
             if rule.action:
                 decided = decided or reason
@@ -126,6 +157,8 @@ class RuleSet:
         return list(seen)
 
 
-def _explain(rule: Rule, signals: Mapping[str, str]) -> str:
+def _explain(rule: Rule, facts: Facts, signals: Mapping[str, str]) -> str:
     details = [signals[s] for s in rule.signals if signals.get(s)]
+    if rule.rdns_tests:
+        details.append(f"reverse DNS: {facts.rdns.detail if facts.rdns else 'not looked up'}")
     return f"{rule.description} ({'; '.join(details)})" if details else rule.description

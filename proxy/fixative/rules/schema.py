@@ -28,12 +28,15 @@ _PACK_FIELD_TEXT = {
     "licence": "the licence of the pack and of the data it was built from",
     "source": "where the pack, or the data it was built from, comes from (a URL)",
 }
-_STRING_PROBES = ("probe", "192.0.2.0/24", "GET", *KINDS, "ua.bot")
+_STRING_PROBES = ("probe", "192.0.2.0/24", "GET", *KINDS, "ua.bot", "example.com")
+_DOMAIN_PATTERN = r"^\.?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]\.?$"
 _SCALAR = {"type": ["string", "number"], "minLength": 1}
 # Refinements the probes cannot see: the values a closed vocabulary allows.
 _ITEM_REFINEMENTS: dict[str, dict[str, Any]] = {
     "kind": {"enum": list(KINDS)},
     "method": {"type": "string", "pattern": "^[A-Za-z]+$"},
+    "rdns": {"type": "string", "pattern": _DOMAIN_PATTERN},
+    "not_rdns": {"type": "string", "pattern": _DOMAIN_PATTERN},
 }
 
 
