@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .ipset import parse_network
+from .network.rdns import RDNS_EXPECTED, RdnsSettings, parse_rdns
 from .policy import DECOY_STYLES, FOLDER, DecoyStyles, Policy, parse_decoy_style, parse_policy
 from .rules.presets import parse_thresholds, preset_names, resolve_preset
 from .rules.ruleset import Thresholds
@@ -41,6 +42,7 @@ KEYS = {
     "behaviour": "{max_clients: 100000, ttl_seconds: 1800, max_mb: 256}",
     "asn_databases": "list of ip2asn .tsv/.tsv.gz or GeoLite2-ASN/DB-IP .mmdb files, in priority order "
                      "(the shipped hosting/VPN/relay table is always used)",
+    "rdns": f"verified crawlers by forward-confirmed reverse DNS: {RDNS_EXPECTED}",
     "decoy": f"{{style: {'|'.join(DECOY_STYLES)}, folder: DIR, notice_text: TEXT, "
              "suspect: {style: ...}, scraper: {style: ...}}",
     "traces": "{enabled: true, per_image_per_hour: 8, per_hour: 1000, retention_days: 365}",
@@ -88,6 +90,7 @@ class Config:
     max_clients: int = 100_000
     client_ttl: float = 1800.0
     behaviour_mb: int = 256
+    rdns: RdnsSettings = field(default_factory=RdnsSettings)
     decoy: DecoyStyles = field(default_factory=DecoyStyles)
     decoy_folder: Path | None = None
     notice_text: str | None = None
@@ -150,6 +153,9 @@ def _from_file(path: Path, doc: LineDict, problems: list[str]) -> dict[str, Any]
             values.update(_convert(key, value, path.parent))
         except ValueError as e:
             problems.append(f"{where(key)}: {e}. Expected {KEYS[key]}.")
+    if "rdns" in doc:
+        values["rdns"] = parse_rdns(doc["rdns"], lambda sub: _line(doc["rdns"], sub, doc.line_of("rdns")),
+                                    problems, str(path))
     if "thresholds" in doc:
         values["thresholds"] = parse_thresholds(doc["thresholds"], f"{path}:{doc.line_of('thresholds')}", problems)
     if "decoy" in doc:
@@ -171,6 +177,8 @@ def _convert(key: str, value: Any, base: Path) -> dict[str, Any]:
         return {key: tuple(str(v) for v in _as_list(value))}
     if key in ("packs", "asn_databases"):
         return {key: tuple((base / str(v)).resolve() for v in _as_list(value))}
+    if key == "rdns":
+        return {}
     if key == "policy":
         return {key: parse_policy(value)}
     if key == "tarpit_seconds":
@@ -268,6 +276,11 @@ def _decoy_folder(folder: Path) -> Path:
     if not folder_images(folder):
         raise ValueError(f"folder: {folder} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return folder
+
+
+def _line(section: Any, sub: str | None, line: int) -> int:
+    """The line of a section's sub-key, else the section's."""
+    return section.line_of(sub) if sub and isinstance(section, LineDict) else line
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -12,6 +12,7 @@ from .admin import Admin
 from .classify import Classify
 from .optout import OptOut
 from .pages import Pages
+from .rdns import ReverseDns
 from .record import Record
 from .settings import Settings
 from .tls import TlsFingerprints
@@ -20,5 +21,5 @@ from .treat import Treat
 
 def make_addons(settings: Settings | None = None) -> list[Any]:
     settings = settings or Settings()
-    return [settings, TlsFingerprints(), Classify(settings), Treat(settings), Pages(settings), OptOut(settings),
-            Record(settings), Admin(settings)]
+    return [settings, TlsFingerprints(), ReverseDns(settings), Classify(settings), Treat(settings), Pages(settings),
+            OptOut(settings), Record(settings), Admin(settings)]
