@@ -14,7 +14,9 @@ from .optout import OptOut
 from .pages import Pages
 from .rdns import ReverseDns
 from .record import Record
+from .reload import Reload
 from .settings import Settings
+from .subscriptions import Subscriptions
 from .tls import TlsFingerprints
 from .treat import Treat
 
@@ -22,4 +24,4 @@ from .treat import Treat
 def make_addons(settings: Settings | None = None) -> list[Any]:
     settings = settings or Settings()
     return [settings, TlsFingerprints(), ReverseDns(settings), Classify(settings), Treat(settings), Pages(settings),
-            OptOut(settings), Record(settings), Admin(settings)]
+            OptOut(settings), Record(settings), Admin(settings), Reload(settings), Subscriptions(settings)]

@@ -128,7 +128,7 @@ class Admin:
             log.warning("fixative admin: no upstream known; the admin backend is off")
             return
         token, created = load_or_create_token(rt.config.state_dir)
-        self.state = make_state(self.settings, upstream, token, self.origins)
+        self.state = make_state(self.settings, upstream, token, self.origins, self.settings.rule_control())
         await self._apply_saved_rules(rt)
         host, port = self.listen
         runner = make_runner(make_app(self.state))
@@ -163,7 +163,7 @@ class Admin:
         """Put the saved overrides and pack choices in force; a broken file is reported, not fatal."""
         assert self.state is not None
         try:
-            await self.state.rules.rebuild(rt)
+            await self.state.rules.rebuild(rt, why="start")
         except Exception as e:  # noqa: BLE001 - the shipped rules stay in force
             log.error("fixative admin: saved overrides or pack choices not applied: %s", e)
 

@@ -10,6 +10,7 @@ from typing import Optional
 from mitmproxy import ctx, exceptions
 
 from .. import errorpages
+from ..admin.rulectl import RuleControl
 from ..config import ConfigError, load_config
 from ..rules.loader import RulePackError
 from ..runtime import Runtime, build_runtime
@@ -20,6 +21,15 @@ log = logging.getLogger(__name__)
 class Settings:
     def __init__(self, runtime: Runtime | None = None):
         self.runtime = runtime  # pre-built by the CLI, which validates before starting
+        self._rules: RuleControl | None = None
+
+    def rule_control(self) -> RuleControl:
+        """The one RuleControl of the running state dir: Admin, Reload and Subscriptions rebuild through it."""
+        assert self.runtime is not None
+        state_dir = self.runtime.config.state_dir
+        if self._rules is None or self._rules.state_dir != state_dir:
+            self._rules = RuleControl(state_dir)
+        return self._rules
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
         errorpages.install()

@@ -2,14 +2,18 @@
 
 A rebuild compiles every file again with the ordinary loader, off the event loop. Only
 when the whole set loads are the new rules swapped into the Runtime (rules, classifier,
-robots agents) and the change saved; otherwise the loader's problems are raised and the
-running rules stay.
+robots agents) and the change saved (new overrides, pack choices, a subscription's new
+copy); otherwise the loader's problems are raised and the running rules stay. The admin
+API, hot reload and subscriptions share one RuleControl, so rebuilds never interleave.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,9 +26,11 @@ from ..rules.loader import RulePackError, load_pack, load_ruleset
 from ..rules.presets import read_preset, resolve_preset
 from ..rules.ruleset import RuleSet
 from ..runtime import Runtime
+from ..subscriptions.cache import Staged, load_leaving_out_bad_copies, pack_path, subscribed_packs
 from .overrides import PACK_FILE, PACK_NAME, Override, read_overrides, write_overrides, write_pack
 
 PACKS_FILE = "admin-packs.yaml"
+log = logging.getLogger(__name__)
 
 
 class RuleControl:
@@ -34,6 +40,8 @@ class RuleControl:
         self.state_dir = state_dir
         self.lock = asyncio.Lock()
         self._info_cache: dict[tuple[str, float], dict[str, Any]] = {}
+        self.last_rebuild: dict[str, Any] | None = None  # when, why, whether it loaded, the problems
+        self.subscriptions: dict[str, dict[str, Any]] = {}  # per subscription name, kept by the addon
 
     # -- saved state ---------------------------------------------------------------------------
     def overrides(self) -> list[Override]:
@@ -64,14 +72,22 @@ class RuleControl:
         packs, _ = read_preset(resolve_preset(config.preset))
         return [*packs, *config.packs]
 
-    def build(self, config: Config, overrides: list[Override], disabled: set[str]) -> RuleSet:
-        """Compile local-overrides + enabled packs; RulePackError lists every problem."""
+    def build(self, config: Config, overrides: list[Override], disabled: set[str],
+              staged: dict[str, Path] | None = None) -> RuleSet:
+        """Compile local-overrides + enabled packs + subscriptions (staged copies instead of cached
+        ones); RulePackError lists every problem."""
         packs, preset_thresholds = read_preset(resolve_preset(config.preset))
+        subscribed, problems = subscribed_packs(self.state_dir, config.subscriptions, staged)
+        for problem in problems:
+            log.warning("fixative subscriptions: %s", problem)
         files = [write_pack(self.state_dir, overrides)]
         for path in [*packs, *config.packs]:
             if self._name_of(path) not in disabled:
                 files.append(path)
-        return load_ruleset(files, config.thresholds or preset_thresholds)
+        subscribed = [p for p in subscribed if self._name_of(p) not in disabled]
+        return load_leaving_out_bad_copies(
+            lambda subs: load_ruleset([*files, *subs], config.thresholds or preset_thresholds),
+            subscribed, keep=(staged or {}).values())
 
     def _name_of(self, path: Path) -> str:
         return str(self.describe(path).get("name") or path.stem)
@@ -123,15 +139,19 @@ class RuleControl:
             }
         )
         preset_files = set(map(str, self.pack_files(replace(rt.config, packs=()))))
-        for path in self.pack_files(rt.config):
+        subscribed = {str(pack_path(self.state_dir, s)) for s in rt.config.subscriptions}
+        for path in [*self.pack_files(rt.config), *map(Path, sorted(subscribed))]:
             info = dict(self.describe(path))
+            if str(path) in subscribed and not path.exists():
+                info["problems"] = ["no verified copy yet; see the proxy's log or /api/status"]
             name = info["name"]
             if name in loaded:
                 info["rules"] = loaded[name].rule_count
             info.update(
                 enabled=name not in disabled,
                 loaded=name in loaded,
-                origin="preset" if str(path) in preset_files else "config",
+                origin="preset" if str(path) in preset_files
+                else "subscription" if str(path) in subscribed else "config",
             )
             items.append(info)
         return items
@@ -145,21 +165,40 @@ class RuleControl:
         rt.robots_agents = rules.robots_tokens()
 
     async def rebuild(
-        self, rt: Runtime, overrides: list[Override] | None = None, disabled: set[str] | None = None
+        self,
+        rt: Runtime,
+        overrides: list[Override] | None = None,
+        disabled: set[str] | None = None,
+        staged: Sequence[Staged] = (),
+        why: str = "admin",
     ) -> RuleSet:
-        """Rebuild with new overrides and/or disabled packs; save them only if the rules load."""
+        """Rebuild with new overrides, disabled packs and/or staged subscription copies; save or
+        commit them only if the rules load. `why` is recorded in last_rebuild."""
         async with self.lock:
-            old_overrides = self.overrides()
+            try:
+                old_overrides = self.overrides()
+            except ValueError as e:
+                self._record(why, [str(e)])
+                raise
             use_overrides = old_overrides if overrides is None else overrides
             use_disabled = self.disabled() if disabled is None else disabled
+            candidates = {s.name: s.candidate for s in staged}
             try:
-                rules = await asyncio.to_thread(self.build, rt.config, use_overrides, use_disabled)
-            except (RulePackError, ValueError):
+                rules = await asyncio.to_thread(self.build, rt.config, use_overrides, use_disabled, candidates)
+            except (RulePackError, ValueError) as e:
+                self._record(why, getattr(e, "problems", None) or [str(e)])
                 await asyncio.to_thread(write_pack, self.state_dir, old_overrides)
                 raise
+            for copy in staged:
+                await asyncio.to_thread(copy.commit)
             if overrides is not None:
                 write_overrides(self.state_dir, overrides)
             if disabled is not None:
                 self._save_disabled(disabled)
             self.swap(rt, rules)
+            self._record(why, [], len(rules.rules))
             return rules
+
+    def _record(self, why: str, problems: list[str], rules: int | None = None) -> None:
+        self.last_rebuild = {"at": time.time(), "trigger": why, "ok": not problems, "problems": problems,
+                             "rules": rules}

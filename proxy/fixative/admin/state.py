@@ -55,9 +55,14 @@ class AdminState:
 
 
 def make_state(
-    holder: RuntimeHolder, upstream: str, token: str, extension_origins: tuple[str, ...] = ()
+    holder: RuntimeHolder,
+    upstream: str,
+    token: str,
+    extension_origins: tuple[str, ...] = (),
+    rules: RuleControl | None = None,
 ) -> AdminState:
-    """State for a holder whose runtime is already built (its state dir holds the admin files)."""
+    """State for a holder whose runtime is already built (its state dir holds the admin files);
+    `rules` is the proxy's shared RuleControl (a new one by default)."""
     rt = holder.runtime
     assert rt is not None
     state_dir = rt.config.state_dir
@@ -67,6 +72,6 @@ def make_state(
         token=token,
         state_dir=state_dir,
         metrics=Metrics(lambda: holder.runtime),
-        rules=RuleControl(state_dir),
+        rules=rules or RuleControl(state_dir),
         extension_origins=extension_origins,
     )

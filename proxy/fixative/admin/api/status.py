@@ -1,4 +1,5 @@
-"""GET /api/status: mode, uptime, versions, packs in force, and whether the upstream answers."""
+"""GET /api/status: mode, uptime, versions, packs in force, the last rules reload, subscriptions,
+and whether the upstream answers."""
 
 from __future__ import annotations
 
@@ -68,5 +69,7 @@ async def get_status(request: web.Request) -> web.Response:
             "sites": state.site_urls,
             "events": {"written": rt.events.written, "dropped": rt.events.dropped},
             "clients_tracked": len(rt.clients),
+            "last_reload": state.rules.last_rebuild,
+            "subscriptions": list(state.rules.subscriptions.values()),
         }
     )
