@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from dnsserver import LoopbackDns, ptr_name
 from fixative.config import ConfigError, load_config
 from fixative.facts import Facts, ReverseDns

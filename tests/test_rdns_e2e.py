@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from dnsserver import LoopbackDns, ptr_name
 from fixative.demo.site import list_works
 from harness import CHROME_UA, OriginThread, ProxyProcess, browser_headers, start_fixative
@@ -133,7 +132,7 @@ def test_people_pay_nothing(rdns_proxy, dns_server, site):
     assert page[0] == 200
     status, body, _ = get_from("127.0.0.35", rdns_proxy, WORK.full_url,
                                browser_headers("image", referer=rdns_proxy.url + WORK.page_url))
-    assert status == 200
+    assert status == 200 and body == original(site)
     assert sum(dns_server.questions.values()) == before
     assert dns_server.asked(ptr_name("127.0.0.35")) == 0
     assert CHROME_UA in browser_headers("page").values()

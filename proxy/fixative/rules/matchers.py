@@ -155,8 +155,7 @@ def parse_domains(value: Any) -> tuple[str, ...]:
         domain = item.strip().lower().rstrip(".")
         if domain.startswith("*."):
             raise ValueError(f"{item!r}: write the domain without '*.' ({domain[2:]}): names under it match")
-        if domain.startswith("."):
-            domain = domain[1:]
+        domain = domain.removeprefix(".")
         if not _DOMAIN.match(domain) or "." not in domain:
             raise ValueError(f"{item!r} is not a domain of at least two labels, such as googlebot.com")
         out.append(domain)
