@@ -33,6 +33,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--robots", type=Path, metavar="FILE",
                    help="the site's own robots.txt, to judge which clients disregarded it (default: none; "
                         "the AI-agent group Fixative adds is always there)")
+    p.add_argument("--no-cookies", dest="cookies", action="store_false",
+                   help="assume no client would have returned the session cookie Fixative sets on pages "
+                        "(default: every client does, as browsers do)")
     p.add_argument("--top", type=int, default=10, metavar="N", help="entries in each top list (default 10)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="processes, each replaying the clients of its share of addresses (default: 1 for logs "
@@ -70,7 +73,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     workers = args.workers or default_workers(args.log)
     progress = Progress(args.log.name, size, enabled=args.progress)
     try:
-        result = replay_file(args.log, args.format, config, rules, asn, robots, workers, progress)
+        result = replay_file(args.log, args.format, config, rules, asn, robots, workers, progress, args.cookies)
     except OSError as e:
         progress.close()
         return _fail(f"cannot read {args.log}: {e.strerror or e}")

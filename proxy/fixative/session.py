@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from enum import Enum
+from functools import lru_cache
 
 COOKIE = "fx_session"
 MAX_AGE = 30 * 86400
@@ -25,10 +26,12 @@ class CookieState(Enum):
     EXPIRED = "expired"
 
 
+@lru_cache(maxsize=4096)  # a browser sends the same cookie and User-Agent with every request
 def _ua_tag(user_agent: str | None) -> str:
     return hashlib.blake2s((user_agent or "").encode("utf-8", "replace"), digest_size=4).hexdigest()
 
 
+@lru_cache(maxsize=4096)
 def _mac(secret: bytes, body: str) -> str:
     digest = hmac.new(secret, f"session\0{body}".encode(), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")

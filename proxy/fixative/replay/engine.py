@@ -3,8 +3,9 @@
 Each line becomes Facts with from_log=True (only the User-Agent and Referer are known; nothing counts
 against a client for headers a log cannot show) and goes the proxy's per-client way: observe_client
 (the same behaviour store and signals as addons/classify.py), the rules, the policy's treatment.
-A log has no cookies, so clients are address + User-Agent; no HTML, so no site map (no
-referer-mismatch) and no trap links. Lines must come in log order; results depend only on each
+A log has no cookies: each client (address + User-Agent) is taken to keep the session cookie the
+proxy would have set on its first page, as browsers do (keep_cookies=False: none does). A log has
+no HTML either, so no site map (no referer-mismatch) and no trap links. Lines must come in log order; results depend only on each
 client's own lines (see parallel.py), except when more than behaviour.max_clients clients are active
 at once and the oldest are forgotten, as in the proxy.
 """
@@ -15,11 +16,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import session
 from ..behaviour.client import observe_client
 from ..behaviour.signals import is_direct_image_open, is_orphan_image
 from ..behaviour.store import ClientStore
 from ..config import Config
-from ..facts import IMAGE, Facts, resource_kind
+from ..facts import IMAGE, PAGE, Facts, resource_kind
 from ..network.asn import AsnDatabase
 from ..optout import merge_robots_txt, parse_robots
 from ..policy import DECOY, ORIGINAL, WATERMARK, Policy
@@ -38,15 +40,18 @@ _NO_NAMES: frozenset[str] = frozenset()
 _TEMPLATE = dict(Facts(ip="", user_agent=None, kind="other", from_log=True).__dict__)
 
 
-def log_facts(line: LogLine, kind: str) -> Facts:
+def log_facts(line: LogLine, kind: str, cookie: str | None = None) -> Facts:
     """The Facts of a log line, equal to Facts(..., from_log=True) with its header map filled in,
-    built without the frozen dataclass's __init__ (a third of a line's time)."""
+    built without the frozen dataclass's __init__ (a third of a line's time). cookie: the session
+    cookie's value the client would have sent."""
     ua, referer = line.user_agent, line.referer
     headers: tuple[tuple[str, str], ...] = (("User-Agent", ua),) if ua is not None else ()
     known = {"user-agent": ua} if ua is not None else {}
     if referer is not None:
         headers = (*headers, ("Referer", referer))
         known["referer"] = referer
+    if cookie is not None:
+        headers = (*headers, ("Cookie", known.setdefault("cookie", f"{session.COOKIE}={cookie}")))
     values = dict(_TEMPLATE)
     values.update(ip=line.ip, user_agent=ua, path=line.path, method=line.method, headers=headers,
                   time=line.time, kind=kind, _header_map=known)
@@ -85,7 +90,7 @@ class ClientTally:
     """One client's (address + User-Agent) lines: counts by verdict, reasons, times."""
 
     __slots__ = ("id", "ip", "user_agent", "signals", "rules_key", "requests", "verdicts", "altered",
-                 "first", "last", "reasons", "last_decision")
+                 "first", "last", "reasons", "decisions", "cookie")
 
     def __init__(self, number: int, ip: str, user_agent: str | None, signals: dict[str, str],
                  rules_key: tuple[Any, ...], now: float):
@@ -100,7 +105,15 @@ class ClientTally:
         self.first = now
         self.last = now
         self.reasons: dict[str, list[Any]] = {}  # rule → [lines, weight or action, text of its first line]
-        self.last_decision: Decision | None = None
+        self.decisions: dict[int, list[Any]] = {}  # id → [decision, lines, reason names], not yet in reasons
+        self.cookie: str | None = None  # the session cookie it would carry
+
+    def flush(self) -> None:
+        """Add the lines counted per decision to the reasons' counts."""
+        for _decision, lines, names in self.decisions.values():
+            for name in names:
+                self.reasons[name][0] += lines
+        self.decisions.clear()
 
     @property
     def worst(self) -> str:
@@ -108,6 +121,7 @@ class ClientTally:
         return SCRAPER if self.verdicts[2] else SUSPECT if self.verdicts[1] else HUMAN
 
     def as_dict(self) -> dict[str, Any]:
+        self.flush()
         return {"ip": self.ip, "user_agent": self.user_agent, "requests": self.requests,
                 "human": self.verdicts[0], "suspect": self.verdicts[1], "scraper": self.verdicts[2],
                 "altered": self.altered, "first": self.first, "last": self.last,
@@ -119,8 +133,6 @@ class ClientTally:
 class Tally:
     """Everything a replay found: totals, treatments, clients and the works non-humans asked for."""
 
-    lines: int = 0
-    verdicts: Counter[str] = field(default_factory=Counter)
     treatments: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (verdict, kind, treatment)
     clients: dict[tuple[str, str | None], ClientTally] = field(default_factory=dict)
     works: dict[str, list[Any]] = field(default_factory=dict)  # image path → [requests, {client ids}]
@@ -129,10 +141,24 @@ class Tally:
     cache_hits: int = 0
     cache_misses: int = 0
 
+    @property
+    def lines(self) -> int:
+        return sum(self.treatments.values())
+
+    @property
+    def verdicts(self) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for (verdict, _kind, _treatment), n in self.treatments.items():
+            out[verdict] += n
+        return out
+
+    def finish(self) -> None:
+        """Settle every client's reason counts (before reporting or sending the tally elsewhere)."""
+        for client in self.clients.values():
+            client.flush()
+
     def merge(self, other: Tally) -> None:
         """Add another tally of disjoint clients (another partition of the same log)."""
-        self.lines += other.lines
-        self.verdicts.update(other.verdicts)
         self.treatments.update(other.treatments)
         offset = len(self.clients)
         for key, client in other.clients.items():
@@ -154,8 +180,9 @@ class Replayer:
     """Feed it LogLines in log order; `tally` holds the outcome so far."""
 
     def __init__(self, config: Config, rules: RuleSet, asn: AsnDatabase | None = None,
-                 robots_txt: str | None = None):
+                 robots_txt: str | None = None, keep_cookies: bool = True):
         self.policy = config.policy
+        self.keep_cookies = keep_cookies and config.session_cookie
         self.rules = rules
         self.asn = asn
         self.cached = CachedRules(rules)
@@ -164,7 +191,6 @@ class Replayer:
         self.robots: Any = None  # as in the proxy: known once some client has asked for robots.txt
         self.tally = Tally()
         self._kinds: dict[str, str] = {}
-        self._names: dict[int, tuple[Decision, tuple[str, ...]]] = {}  # reason names of recent decisions
 
     def feed(self, line: LogLine) -> Decision:
         """Classify one line as the proxy would have, note what it leaves behind, count it."""
@@ -175,12 +201,14 @@ class Replayer:
             if len(self._kinds) > 100_000:
                 self._kinds.clear()
             kind = self._kinds[path] = resource_kind(path)
-        facts = log_facts(line, kind)
         tally = self.tally
         client = tally.clients.get((line.ip, ua))
         if client is None:
+            facts = log_facts(line, kind)
             client = self._new_client(facts)
-        state, _key, extra, _status = observe_client(facts, SECRET, self.store, None, self.robots)
+        else:
+            facts = log_facts(line, kind, client.cookie)
+        state, _key, extra, status = observe_client(facts, SECRET, self.store, None, self.robots)
         if extra:
             signals = {**client.signals, **extra}
             decision = self.cached.evaluate(facts, signals, client.rules_key, frozenset(extra))
@@ -195,6 +223,10 @@ class Replayer:
                 self.robots = CachedRobots(parse_robots(self.robots_text))
         elif kind == IMAGE:  # every image the proxy serves carries X-Robots-Tag: noai
             state.optout_seen += 1
+        elif kind == PAGE and self.keep_cookies and line.status == 200 and line.method == "GET" \
+                and status is not session.CookieState.VALID:  # as addons/pages.py sets it
+            client.cookie = session.issue(SECRET, ua, line.time)
+            self.store.get(f"s:{client.cookie.split('.', 1)[0]}", line.time).pages += 1
         self._count(client, facts, decision, signals, line.status)
         return decision
 
@@ -209,8 +241,6 @@ class Replayer:
                status: int) -> None:
         tally = self.tally
         verdict = decision.verdict
-        tally.lines += 1
-        tally.verdicts[verdict] += 1
         treatment = treatment_of(self.policy, verdict, facts.kind, facts.method, status)
         tally.treatments[(verdict, facts.kind, treatment)] += 1
         if tally.first is None:
@@ -228,24 +258,21 @@ class Replayer:
             work[0] += 1
             work[1].add(client.id)
         if decision.reasons:
-            self._note_reasons(client, facts, decision, signals)
+            entry = client.decisions.get(id(decision))
+            if entry is None or entry[0] is not decision:
+                entry = self._new_decision(client, facts, decision, signals)
+            entry[1] += 1
 
-    def _note_reasons(self, client: ClientTally, facts: Facts, decision: Decision,
-                      signals: dict[str, str]) -> None:
-        known = self._names.get(id(decision))
-        if known is None or known[0] is not decision:
-            if len(self._names) >= 10_000:
-                self._names.clear()
-            known = self._names[id(decision)] = (decision, tuple(r.name for r in decision.reasons))
+    def _new_decision(self, client: ClientTally, facts: Facts, decision: Decision,
+                      signals: dict[str, str]) -> list[Any]:
+        """Start counting lines of a (cached) decision for this client; note the texts of rules new to it."""
+        if len(client.decisions) >= 32:
+            client.flush()
+        names = tuple(r.name for r in decision.reasons)
         reasons = client.reasons
-        names = known[1]
-        if client.last_decision is not decision:
-            client.last_decision = decision
-            if any(name not in reasons for name in names):
-                # the first line a rule fires on for this client: its own texts, not the cached ones
-                for r in self.rules.evaluate(facts, signals).reasons:
-                    reasons.setdefault(r.name, [0, r.action or r.weight, r.text])
-                for r in decision.reasons:
-                    reasons.setdefault(r.name, [0, r.action or r.weight, r.text])
-        for name in names:
-            reasons[name][0] += 1
+        if any(name not in reasons for name in names):
+            # the first line a rule fires on for this client: its own texts, not the cached ones
+            for r in (*self.rules.evaluate(facts, signals).reasons, *decision.reasons):
+                reasons.setdefault(r.name, [0, r.action or r.weight, r.text])
+        entry = client.decisions[id(decision)] = [decision, 0, names]
+        return entry

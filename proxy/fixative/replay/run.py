@@ -67,13 +67,14 @@ def default_workers(path: Path) -> int:
 
 
 def replay_file(path: Path, fmt: str, config: Config, rules: RuleSet, asn: AsnDatabase | None,
-                robots_txt: str | None = None, workers: int = 1, progress: Progress | None = None) -> ReplayResult:
+                robots_txt: str | None = None, workers: int = 1, progress: Progress | None = None,
+                keep_cookies: bool = True) -> ReplayResult:
     """Replay `path` (fmt: auto, combined or json). OSError if it cannot be read."""
     started = time.perf_counter()
     chosen = first_format(path) if fmt == AUTO else fmt
     if "fork" not in multiprocessing.get_all_start_methods():
         workers = 1
-    setup = (chosen, config, rules, asn, robots_txt)
+    setup = (chosen, config, rules, asn, robots_txt, keep_cookies)
     if workers <= 1:
         tally, malformed, read, compressed = _replay_part(path, setup, 0, 1, progress, None)
         results = [(tally, malformed, read, compressed)]
@@ -91,15 +92,15 @@ def replay_file(path: Path, fmt: str, config: Config, rules: RuleSet, asn: AsnDa
                         max(workers, 1), cache)
 
 
-Setup = tuple[str, Config, RuleSet, "AsnDatabase | None", "str | None"]
+Setup = tuple[str, Config, RuleSet, "AsnDatabase | None", "str | None", bool]
 
 
 def _replay_part(path: Path, setup: Setup, part: int, parts: int, progress: Progress | None,
                  shared: Any) -> tuple[Tally, Malformed, int, bool]:
     """Replay the lines of client partition `part` of `parts`; report progress to a bar or a shared array."""
-    fmt, config, rules, asn, robots_txt = setup
+    fmt, config, rules, asn, robots_txt, keep_cookies = setup
     parse = PARSERS[fmt]
-    replayer = Replayer(config, rules, asn, robots_txt)
+    replayer = Replayer(config, rules, asn, robots_txt, keep_cookies)
     malformed = Malformed()
     by_entry = parts > 1 and fmt == JSON  # the address is only known once the line is parsed
     by_line = parts > 1 and not by_entry  # combined: the address is the line's first word
@@ -133,8 +134,9 @@ def _replay_part(path: Path, setup: Setup, part: int, parts: int, progress: Prog
         log.close()
     tally = replayer.tally
     tally.cache_hits, tally.cache_misses = replayer.cached.hits, replayer.cached.misses
+    tally.finish()
     for client in tally.clients.values():  # only the counts travel back from a worker
-        client.signals, client.rules_key, client.last_decision = {}, (), None
+        client.signals, client.rules_key, client.cookie = {}, (), None
     if shared is not None:
         shared[2 * part], shared[2 * part + 1] = log.size, read
     return tally, malformed, read, log.compressed
