@@ -64,9 +64,22 @@ class Event:
     reasons: tuple[str, ...]
 
     def row(self) -> tuple[Any, ...]:
-        return (self.ts, self.client, self.ip, self.user_agent, self.method, self.host, self.path, self.kind,
-                self.verdict, self.score, self.treatment, int(self.applied), self.status,
+        t = sqlite_text
+        return (self.ts, t(self.client), t(self.ip), t(self.user_agent), t(self.method), t(self.host),
+                t(self.path), self.kind, self.verdict, self.score, self.treatment, int(self.applied), self.status,
                 json.dumps(list(self.reasons)))
+
+
+def sqlite_text(value: str | None) -> str | None:
+    """Text SQLite can store: request bytes mitmproxy decoded with surrogates (a binary path or
+    User-Agent) are kept as backslash escapes instead of failing the whole batch."""
+    if value is None or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -153,7 +166,7 @@ class EventLog:
                 conn.executemany(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
                                  f"({', '.join('?' * len(COLUMNS))})", [e.row() for e in batch])
             self.written += len(batch)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, ValueError, OverflowError) as e:  # never let one batch stop the writer
             self.dropped += len(batch)
             log.error("could not write %d events to %s: %s", len(batch), self.path, e)
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .events import sqlite_text
+
 log = logging.getLogger(__name__)
 
 DB_NAME = "traces.sqlite3"
@@ -126,9 +128,10 @@ class TraceLog:
     def _write(self, conn: sqlite3.Connection, batch: list[Sighting]) -> None:
         try:
             with conn:
-                conn.executemany(_UPSERT, [(s.tag, s.client, s.ip, s.user_agent, s.ts, s.ts, s.path)
+                conn.executemany(_UPSERT, [(s.tag, sqlite_text(s.client), sqlite_text(s.ip),
+                                            sqlite_text(s.user_agent), s.ts, s.ts, sqlite_text(s.path))
                                            for s in batch])
-        except sqlite3.Error as e:
+        except (sqlite3.Error, ValueError, OverflowError) as e:  # never let one batch stop the writer
             self.dropped += len(batch)
             log.error("could not write %d trace sightings to %s: %s", len(batch), self.path, e)
 
