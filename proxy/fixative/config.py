@@ -37,6 +37,8 @@ KEYS = {
     "images": "{max_bytes: 50000000, max_pixels: 60000000, time_limit: 10, workers: 2, cache_mb: 128, "
               "disk_cache_mb: 0}",
     "tarpit_seconds": "how long a tarpitted request is held before it is refused",
+    "origin_timeout": "seconds the origin may stay silent (to answer, or between parts of a body) before "
+                      "the client gets a 504; default 30",
     "traps": "true to add invisible trap links to pages (changes page HTML; off by default)",
     "session_cookie": "false to stop setting the fx_session cookie on pages",
     "behaviour": "{max_clients: 100000, ttl_seconds: 1800, max_mb: 256}",
@@ -85,6 +87,7 @@ class Config:
     image_workers: int = 2
     cache_mb: int = 128
     tarpit_seconds: float = 20.0
+    origin_timeout: float = 30.0
     traps: bool = False
     session_cookie: bool = True
     max_clients: int = 100_000
@@ -183,6 +186,8 @@ def _convert(key: str, value: Any, base: Path) -> dict[str, Any]:
         return {key: parse_policy(value)}
     if key == "tarpit_seconds":
         return {key: _number(value, 0, 600)}
+    if key == "origin_timeout":
+        return {key: _number(value, 0.1, 3600)}
     if key in ("traps", "session_cookie"):
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")

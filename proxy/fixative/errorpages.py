@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from contextvars import ContextVar
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,10 @@ GATEWAY_PAGES = {
     504: ("The site is taking too long to answer",
           "Fixative reached the site it protects, but it did not answer in time. Try again in a moment."),
 }
+
+# Set (to the page's detail) by OriginTimeout's error hook: the 502 mitmproxy then builds, in the same
+# task, for the server connection it cancelled becomes a 504.
+ORIGIN_TIMED_OUT: ContextVar[str | None] = ContextVar("fixative_origin_timed_out", default=None)
 
 
 def gateway_page(status: int, detail: str) -> bytes:
@@ -41,6 +46,8 @@ def install() -> bool:
         return original is not None
 
     def make_error_response(status_code: int, message: str = "") -> bytes:
+        if status_code == 502 and (timed_out := ORIGIN_TIMED_OUT.get()):
+            status_code, message = 504, timed_out
         if status_code not in GATEWAY_PAGES:
             return original(status_code, message)
         response = http.Response.make(status_code, gateway_page(status_code, message), {
