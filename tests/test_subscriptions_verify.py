@@ -43,6 +43,7 @@ from fixative.subscriptions.verify import (
     sign,
     verify,
 )
+from fixative.rulescli import main as rules_main
 from harness import VENV_BIN
 
 PACK = b"""pack: {name: shared-pack, version: "1", description: d, licence: CC0-1.0, source: tests}
@@ -302,36 +303,51 @@ async def test_fetch_follows_a_redirect_uses_etags_and_refuses_errors_size_and_s
 
 
 # -- the signing CLI ---------------------------------------------------------------------------
-def fixative(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(VENV_BIN / "fixative"), "rules", *args], check=False, cwd=cwd, capture_output=True, text=True,
-                          timeout=60)
+class Run:
+    """`fixative rules ...` in this process (what the console script calls), in a folder."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], cwd: Path, monkeypatch: pytest.MonkeyPatch):
+        self.capsys = capsys
+        monkeypatch.chdir(cwd)
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        code = rules_main(["rules", *args])
+        out, err = self.capsys.readouterr()
+        return code, out, err
 
 
-def test_keygen_sign_verify(tmp_path: Path):
-    made = fixative("keygen", "--out", "k.key", cwd=tmp_path)
-    assert made.returncode == 0, made.stderr
+def test_keygen_sign_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    run = Run(capsys, tmp_path, monkeypatch)
+    code, out, err = run("keygen", "--out", "k.key")
+    assert code == 0, err
     assert (tmp_path / "k.key").stat().st_mode & 0o777 == 0o600
     public = (tmp_path / "k.key.pub").read_text().strip()
-    assert f"ed25519_key: {public}" in made.stdout
-    assert fixative("keygen", "--out", "k.key", cwd=tmp_path).returncode == 2  # never overwritten
+    assert f"ed25519_key: {public}" in out
+    assert run("keygen", "--out", "k.key")[0] == 2  # never overwritten
 
     (tmp_path / "p.yaml").write_bytes(PACK)
-    signed = fixative("sign", "p.yaml", "--key", "k.key", cwd=tmp_path)
-    assert signed.returncode == 0, signed.stderr
-    assert hashlib.sha256(PACK).hexdigest() in signed.stdout
+    code, out, err = run("sign", "p.yaml", "--key", "k.key")
+    assert code == 0, err
+    assert hashlib.sha256(PACK).hexdigest() in out
     verify(PACK, None, parse_public_key(public), parse_signature((tmp_path / "p.yaml.sig").read_bytes()))
-    ok = fixative("verify", "p.yaml", "--public-key", public, cwd=tmp_path)
-    assert ok.returncode == 0 and "verified (signature); pack shared-pack 1, 1 rules" in ok.stdout
-    assert fixative("verify", "p.yaml", "--sha256", hashlib.sha256(PACK).hexdigest(), cwd=tmp_path).returncode == 0
+    code, out, _ = run("verify", "p.yaml", "--public-key", public)
+    assert code == 0 and "verified (signature); pack shared-pack 1, 1 rules" in out
+    assert run("verify", "p.yaml", "--sha256", hashlib.sha256(PACK).hexdigest())[0] == 0
 
     (tmp_path / "p.yaml").write_bytes(PACK + b"# changed\n")
-    bad = fixative("verify", "p.yaml", "--public-key", "k.key.pub", cwd=tmp_path)
-    assert bad.returncode == 1 and "bad Ed25519 signature" in bad.stderr
+    code, _, err = run("verify", "p.yaml", "--public-key", "k.key.pub")
+    assert code == 1 and "bad Ed25519 signature" in err
 
     (tmp_path / "broken.yaml").write_text("pack: {name: x}\n")
-    refused = fixative("sign", "broken.yaml", "--key", "k.key", cwd=tmp_path)
-    assert refused.returncode == 1 and "does not load, so it is not signed" in refused.stderr
+    code, _, err = run("sign", "broken.yaml", "--key", "k.key")
+    assert code == 1 and "does not load, so it is not signed" in err
     assert not (tmp_path / "broken.yaml.sig").exists()
+
+
+def test_the_console_script_has_the_signing_commands(tmp_path: Path):
+    done = subprocess.run([str(VENV_BIN / "fixative"), "rules", "sign", "--help"], check=False, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "--key KEY" in done.stdout
 
 
 # -- rebuilds through RuleControl --------------------------------------------------------------
