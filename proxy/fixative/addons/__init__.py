@@ -11,6 +11,7 @@ from typing import Any
 from .admin import Admin
 from .classify import Classify
 from .optout import OptOut
+from .origin import OriginTimeout
 from .pages import Pages
 from .rdns import ReverseDns
 from .record import Record
@@ -24,4 +25,5 @@ from .treat import Treat
 def make_addons(settings: Settings | None = None) -> list[Any]:
     settings = settings or Settings()
     return [settings, TlsFingerprints(), ReverseDns(settings), Classify(settings), Treat(settings), Pages(settings),
-            OptOut(settings), Record(settings), Admin(settings), Reload(settings), Subscriptions(settings)]
+            OptOut(settings), Record(settings), Admin(settings), Reload(settings), Subscriptions(settings),
+            OriginTimeout(settings)]
