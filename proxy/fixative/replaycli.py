@@ -80,9 +80,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     summary = summarise(result, config.preset, config.mode,
                         (rules.thresholds.suspect, rules.thresholds.scraper), asn, args.top)
     if result.tally.lines == 0:
-        what = "it is empty" if result.lines_read == 0 else \
-            f"none of its {result.lines_read:,} lines is a {result.format} log line"
-        hint = "" if args.format != AUTO else " (try --format combined or --format json)"
+        if result.lines_read == 0:
+            what = "its gzip stream is broken before the first line" if summary["truncated"] else "it is empty"
+        else:
+            what = f"none of its {result.lines_read:,} lines is a {result.format} log line"
+        hint = " (try --format combined or --format json)" if args.format == AUTO and result.lines_read else ""
         print(f"fixative replay: nothing to replay in {args.log}: {what}{hint}", file=sys.stderr)
         for example in summary["lines"]["skipped_examples"][:3]:
             print(f"  {example}", file=sys.stderr)

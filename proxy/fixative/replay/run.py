@@ -25,7 +25,7 @@ from .parse import AUTO, COMBINED, JSON, PARSERS, TRUNCATED, BadLine, LogFile, M
 from .progress import Progress
 
 PARALLEL_FROM = 16 << 20  # bytes on disk: smaller logs replay faster than processes start
-CHECK_EVERY = 8192  # lines between progress updates
+CHECK_EVERY = 1024  # lines between progress updates (drawn at most a few times a second)
 
 
 @dataclass
@@ -71,6 +71,8 @@ def replay_file(path: Path, fmt: str, config: Config, rules: RuleSet, asn: AsnDa
                 keep_cookies: bool = True) -> ReplayResult:
     """Replay `path` (fmt: auto, combined or json). OSError if it cannot be read."""
     started = time.perf_counter()
+    if progress is not None:
+        progress.update(0, 0, force=True)
     chosen = first_format(path) if fmt == AUTO else fmt
     if "fork" not in multiprocessing.get_all_start_methods():
         workers = 1
