@@ -2,6 +2,8 @@
 
 The path picks the misbehaviour:
   /ok...            a normal small 200 (text/html)
+  /slow             answers a normal 200 after 1 s
+  /trickle          sends a 5-part body, one part a second (quiet for less than 2 s at a time)
   /stall-headers    reads the request, never answers
   /stall-body...    sends headers and a tenth of the body, then nothing (Content-Type from the suffix)
   /reset            resets the connection (SO_LINGER 0) without answering
@@ -48,6 +50,16 @@ class BadOrigin:
 
     async def _answer(self, path: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection is finished."""
+        if path.startswith("/slow"):
+            await asyncio.sleep(1)
+            path = "/ok"
+        if path.startswith("/trickle"):
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\n")
+            for _ in range(5):
+                await asyncio.sleep(1)
+                writer.write(b"t" * 1000)
+                await writer.drain()
+            return True
         if path.startswith("/ok"):
             body = b"<!doctype html><title>ok</title><p>fine"
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s"

@@ -193,6 +193,14 @@ def test_a_stalled_origin_gives_a_worded_504_within_the_timeout(impatient_proxy:
     assert ended == "closed" and took < ORIGIN_TIMEOUT + 10
 
 
+@pytest.mark.parametrize("path, size", [("/slow", 39), ("/trickle", 5000)])
+def test_a_slow_origin_that_keeps_talking_is_not_cut(impatient_proxy: ProxyProcess, path: str, size: int):
+    """The timeout counts silence, not total time: 1 s to answer, or 5 s of a body sent a part a second."""
+    received, ended, _ = ask(impatient_proxy.port, path)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and len(body) == size and ended == "closed"
+
+
 def test_a_body_that_stalls_while_streaming_is_cut_not_held(impatient_proxy: ProxyProcess):
     """Headers already went to the client: it gets a truncated body and a closed connection."""
     received, ended, took = ask(impatient_proxy.port, "/stall-body.txt")
