@@ -24,7 +24,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -304,9 +304,3 @@ def read_log(log: LogFile, fmt: str, malformed: Malformed) -> Iterator[LogLine]:
             malformed.note(str(e.args[0]), number, line)
     if log.truncated:
         malformed.note(TRUNCATED, 0, f"{log.path.name}: the gzip stream ends before its end marker")
-
-
-def epoch_to_text(seconds: float) -> str:
-    """UTC time for reports: '2026-11-01 13:55:36 UTC'."""
-    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

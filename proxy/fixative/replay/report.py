@@ -17,6 +17,7 @@ Lists are sorted by count, then by name, so a replay split across processes prin
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..admin.eventstore import network_of
@@ -25,7 +26,7 @@ from ..network.asn import AsnDatabase
 from ..policy import TREATMENTS
 from ..verdict import HUMAN, SCRAPER, SUSPECT, VERDICTS
 from .engine import ClientTally
-from .parse import TRUNCATED, epoch_to_text
+from .parse import TRUNCATED
 from .run import ReplayResult
 
 
@@ -148,6 +149,12 @@ def _table(title: str, rows: list[dict[str, Any]], key: str, width: int, extra: 
                    f"{row[HUMAN] / n:>8.0%}{row[SUSPECT] / n:>8.0%}{row[SCRAPER] / n:>8.0%}"
                    + (extra(row) if extra else ""))
     return out
+
+
+def epoch_to_text(seconds: float) -> str:
+    """UTC time for reports: '2026-11-01 13:55:36 UTC'."""
+    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _clip(text: str, width: int) -> str:

@@ -60,10 +60,12 @@ def first_format(path: Path) -> str:
 
 
 def default_workers(path: Path) -> int:
-    """1 for small logs or without fork(), else one per CPU (at most 4)."""
+    """1 for small logs or without fork(), else one per idle CPU (at most 4): on a busy machine more
+    processes than free CPUs only add the cost of each reading the whole file."""
     if path.stat().st_size < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, min(4, os.cpu_count() or 1))
+    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
+    return max(1, min(4, (os.cpu_count() or 1) - busy))
 
 
 def replay_file(path: Path, fmt: str, config: Config, rules: RuleSet, asn: AsnDatabase | None,
