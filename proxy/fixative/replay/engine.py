@@ -5,9 +5,9 @@ against a client for headers a log cannot show) and goes the proxy's per-client 
 (the same behaviour store and signals as addons/classify.py), the rules, the policy's treatment.
 A log has no cookies: each client (address + User-Agent) is taken to keep the session cookie the
 proxy would have set on its first page, as browsers do (keep_cookies=False: none does). A log has
-no HTML either, so no site map (no referer-mismatch) and no trap links. Lines must come in log order; results depend only on each
-client's own lines (see parallel.py), except when more than behaviour.max_clients clients are active
-at once and the oldest are forgotten, as in the proxy.
+no HTML either, so no site map (no referer-mismatch) and no trap links. Lines must come in log
+order; results depend only on each client's own lines (see run.py), except when more than
+behaviour.max_clients clients are active at once and the oldest are forgotten, as in the proxy.
 """
 
 from __future__ import annotations
