@@ -3,11 +3,12 @@
 Starts the demo origin and `fixative run`, then sends `--rate` requests a second (open loop: a
 request starts on schedule whether or not earlier ones finished), each on its own connection from
 its client's own 127.x address. Half the requests are people (200 of them, Chrome's headers, each
-keeping the fx_session cookie its first page gave it: a gallery page, then its thumbnails, now and
-then a full-size image), half scrapers (200 addresses, curl fetching images one after another).
-Every --every seconds it prints the proxy's resident memory, requests, errors and p50/p95/p99
-latency; at the end a summary, and whether RSS was flat after warm-up (the last third's mean within
-10 % of the middle third's). Exits 1 on any error or if RSS was not flat.
+keeping the fx_session cookie its first page gave it: a gallery page, three of its thumbnails, a
+work's page, its full-size image), half scrapers (200 addresses, curl fetching thumbnails and
+full-size images one after another). Every --every seconds it prints the proxy's resident memory,
+requests, errors and p50/p95/p99 latency of people and of scrapers; at the end a summary, and whether RSS was flat after warm-up (the last third's mean within
+10 % of the middle third's). A scraper given a block because the render pool was full (403) is counted apart, not as an error.
+Exits 1 on any error or if RSS was not flat.
 
     .venv/bin/python bench/soak.py [--minutes 10] [--rate 40] [--every 30]
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fixative.demo.catalog import gallery_url  # noqa: E402
 from proxy_throughput import image_headers, page_headers, scraper_headers  # noqa: E402
 from stack import HOST, Stack, exchange, raw_request, start_stack  # noqa: E402
 
@@ -41,31 +43,35 @@ class Traffic:
     """The request stream: request n is person or scraper n % 2's next step."""
 
     def __init__(self, port: int):
-        from fixative.demo.site import list_works
+        from fixative.demo.catalog import gallery_pages, list_works
 
         self.authority = f"{HOST}:{port}"
         self.works = list_works()
+        self.pages = gallery_pages(self.works)
         self.cookies: dict[int, str] = {}
         self.step: Counter[int] = Counter()
 
     def person(self, k: int) -> tuple[str, bytes, str]:
-        """Person k's next request: a gallery page, its four thumbnails, a full image; again."""
+        """Person k's next request, as a browser browses: a gallery page, three of the thumbnails it
+        shows (Referer: that page), one work's page, its full-size image (Referer: the work page); again.
+        Each request is a new connection (as from a browser's pool), with a browser's headers."""
         step = self.step[k]
         self.step[k] += 1
         cookie = self.cookies.get(k)
-        gallery = f"/gallery/{1 + (k + step // 6) % 3}.html"
+        number = 1 + (k + step // 6) % len(self.pages)
+        shown = self.pages[number - 1]
+        work = shown[(k + step // 6) % len(shown)]
         phase = step % 6
         if phase == 0 or cookie is None:
-            headers = page_headers(self.authority, cookie)
-            path = gallery
-        elif phase < 5:
-            path = self.works[(k * 4 + phase) % len(self.works)].thumb_url
-            headers = image_headers(self.authority, gallery, cookie)
+            path, headers = gallery_url(number), page_headers(self.authority, cookie)
+        elif phase < 4:
+            path = shown[(k + phase) % len(shown)].thumb_url
+            headers = image_headers(self.authority, gallery_url(number), cookie)
+        elif phase == 4:
+            path, headers = work.page_url, page_headers(self.authority, cookie)
         else:
-            path = self.works[(k + step) % len(self.works)].full_url
-            headers = image_headers(self.authority, self.works[(k + step) % len(self.works)].page_url, cookie)
-        address = f"127.2.{k // 250}.{k % 250 + 1}"
-        return address, raw_request(path, [*headers[:1], *headers[2:], ("Connection", "close")]), "person"
+            path, headers = work.full_url, image_headers(self.authority, work.page_url, cookie)
+        return f"127.2.{k // 250}.{k % 250 + 1}", raw_request(path, headers), "person"
 
     def scraper(self, k: int) -> tuple[str, bytes, str]:
         step = self.step[-1 - k]
@@ -82,8 +88,8 @@ class Traffic:
 
 async def soak(stack: Stack, minutes: float, rate: float, every: float) -> dict[str, object]:
     traffic = Traffic(stack.port)
-    window: list[float] = []
-    everything: list[float] = []
+    window: dict[str, list[float]] = {"person": [], "scraper": []}
+    everything: dict[str, list[float]] = {"person": [], "scraper": []}
     errors: Counter[str] = Counter()
     blocked: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
@@ -105,25 +111,26 @@ async def soak(stack: Stack, minutes: float, rate: float, every: float) -> dict[
         if who == "person" and "set-cookie" in headers and k not in traffic.cookies:
             traffic.cookies[k] = headers["set-cookie"].split(";", 1)[0]
         kinds[who] += 1
-        window.append(seconds)
-        everything.append(seconds)
+        window[who].append(seconds)
+        everything[who].append(seconds)
 
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     end = t0 + minutes * 60
     next_report = t0 + every
     n = 0
-    print(f"{'time':>6} {'RSS MB':>7} {'requests':>9} {'errors':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}",
+    print(f"{'':26}{'people (ms)':^23} {'scrapers (ms)':^23}\n"
+          f"{'time':>5} {'RSS MB':>7} {'done':>5} {'err':>5}  {'p50':>7}{'p95':>8}{'p99':>8}  {'p50':>7}{'p95':>8}{'p99':>8}",
           flush=True)
     while True:
         now = loop.time()
         due = t0 + n / rate
         if now >= next_report or due >= end:
             rss.append((now - t0, stack.rss_mb()))
-            print(f"{now - t0:6.0f} {rss[-1][1]:7.1f} {len(window):9d} {sum(errors.values()):7d} "
-                  f"{percentile(window, .5):7.1f} {percentile(window, .95):7.1f} {percentile(window, .99):7.1f}",
-                  flush=True)
-            window.clear()
+            print(f"{now - t0:5.0f} {rss[-1][1]:7.1f} {sum(map(len, window.values())):5d} "
+                  f"{sum(errors.values()):5d}  {spread(window['person'])}  {spread(window['scraper'])}", flush=True)
+            for values in window.values():
+                values.clear()
             next_report += every
         if due >= end:
             break
@@ -138,6 +145,10 @@ async def soak(stack: Stack, minutes: float, rate: float, every: float) -> dict[
         await asyncio.wait(tasks, timeout=60)
     return {"sent": n, "ok": dict(kinds), "errors": dict(errors), "blocked": dict(blocked), "latencies": everything, "rss": rss,
             "seconds": loop.time() - t0}
+
+
+def spread(values: list[float]) -> str:
+    return f"{percentile(values, .5):7.1f}{percentile(values, .95):8.1f}{percentile(values, .99):8.1f}"
 
 
 def flat(rss: list[tuple[float, float]], tolerance: float = 0.10) -> tuple[bool, float, float]:
@@ -165,14 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stack.stop()
     lat = result["latencies"]
-    assert isinstance(lat, list)
+    assert isinstance(lat, dict)
     is_flat, middle, last = flat(result["rss"])  # type: ignore[arg-type]
     errors = sum(result["errors"].values())  # type: ignore[union-attr]
     print(f"summary: {result['sent']} requests sent in {result['seconds']:.0f} s "
           f"({result['sent'] / result['seconds']:.1f}/s), answered 200: {result['ok']}, "
           f"scrapers blocked (render pool busy): {result['blocked'] or 0}, errors: {errors} {result['errors'] or ''}")
-    print(f"latency: p50 {percentile(lat, .5):.1f} ms, p95 {percentile(lat, .95):.1f} ms, "
-          f"p99 {percentile(lat, .99):.1f} ms, max {percentile(lat, 1):.1f} ms")
+    for who, values in lat.items():
+        print(f"latency, {who}s: p50 {percentile(values, .5):.1f} ms, p95 {percentile(values, .95):.1f} ms, "
+              f"p99 {percentile(values, .99):.1f} ms, max {percentile(values, 1):.1f} ms")
     print(f"RSS: middle third mean {middle:.1f} MB, last third mean {last:.1f} MB "
           f"({100 * (last - middle) / middle:+.1f} %): {'flat' if is_flat else 'NOT flat'}; "
           f"min {min(v for _, v in result['rss']):.1f}, max {max(v for _, v in result['rss']):.1f} MB")  # type: ignore[union-attr]

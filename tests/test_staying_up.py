@@ -372,5 +372,5 @@ def test_soak_script_smoke():
     """bench/soak.py runs end to end (a few seconds of it); the real soak is 10 minutes, by hand."""
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py"), "--minutes", "0.15", "--rate", "6",
                              "--every", "3"], capture_output=True, text=True, timeout=150, cwd=ROOT)
-    assert "summary:" in result.stdout and "latency: p50" in result.stdout, result.stdout + result.stderr
+    assert "summary:" in result.stdout and "latency, persons: p50" in result.stdout, result.stdout + result.stderr
     assert "proxy alive at the end: True" in result.stdout
