@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mitmproxy import ctx
+from mitmproxy.log import MitmLogHandler
 from mitmproxy.options import Options
 from mitmproxy.tools.dump import DumpMaster
 
@@ -57,10 +58,17 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
         master.options.update(certs=[f"*={certificate}"])
     if admin is not None and "fixative_admin" in master.options:
         master.options.update(fixative_admin=admin)
+    # mitmproxy's terminal log shows our warnings while it runs: the CLI's own handler would print each twice.
+    root = logging.getLogger()
+    own = [h for h in root.handlers if not isinstance(h, MitmLogHandler)]
+    for handler in own:
+        root.removeHandler(handler)
     try:
         await master.run()
     finally:
         runtime.close()
+        for handler in own:
+            root.addHandler(handler)
     if master.should_exit.is_set() and not proxyserver_listening(master):
         print("fixative: the proxy could not start (see the error above); "
               "is another program using that port? Choose another with --listen.", file=sys.stderr)
