@@ -15,6 +15,8 @@ from .network.rdns import RDNS_EXPECTED, RdnsSettings, parse_rdns
 from .policy import DECOY_STYLES, FOLDER, DecoyStyles, Policy, parse_decoy_style, parse_policy
 from .rules.presets import parse_thresholds, preset_names, resolve_preset
 from .rules.ruleset import Thresholds
+from .siteconfig import EXPECTED as SITES_EXPECTED
+from .siteconfig import UNKNOWN_HOST_EXPECTED, Site, SiteSpec, UnknownHost, parse_sites, parse_unknown_host
 from .subscriptions.spec import EXPECTED as SUBSCRIPTIONS_EXPECTED
 from .subscriptions.spec import Subscription, parse_subscriptions
 from .treatments.folder import IMAGE_SUFFIXES, folder_images
@@ -50,6 +52,9 @@ KEYS = {
     "traces": "{enabled: true, per_image_per_hour: 8, per_hour: 1000, retention_days: 365}",
     "originals": "{add_rights_metadata: false}",
     "subscriptions": SUBSCRIPTIONS_EXPECTED,
+    "sites": f"several sites by Host: {SITES_EXPECTED}",
+    "unknown_host": f"the answer to a Host no site has: {UNKNOWN_HOST_EXPECTED}",
+    "default_site": "the site (its name) that serves a Host no site has, instead of unknown_host",
 }
 DECOY_KEYS = ("style", "folder", "notice_text", "suspect", "scraper")
 
@@ -104,6 +109,9 @@ class Config:
     rights_on_originals: bool = False
     disk_cache_mb: int = 0
     subscriptions: tuple[Subscription, ...] = ()
+    sites: tuple[Site, ...] = ()  # empty: one site, the upstream, whatever the Host
+    unknown_host: UnknownHost = field(default_factory=UnknownHost)
+    default_site: str | None = None
     source: str = "(defaults)"
 
     @property
@@ -136,21 +144,25 @@ def load_config(path: Path | None, **overrides: Any) -> Config:
     given = {k: v for k, v in overrides.items() if v is not None}
     values.update(given)
     where.update({k: "command line" for k in given})
+    specs: list[SiteSpec] = values.pop("sites", [])
     config = _check(Config(source=source, **values), problems, where)
+    config = _with_sites(config, specs, given, where, problems)
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def _from_file(path: Path, doc: LineDict, problems: list[str]) -> dict[str, Any]:
+def _from_file(path: Path, doc: LineDict, problems: list[str], label: str = "") -> dict[str, Any]:
+    """The settings of the file's top level, or (with a label) of one `sites:` item."""
     values: dict[str, Any] = {}
 
     def where(key: str) -> str:
-        return f"{path}:{doc.line_of(key)}: {key}"
+        return f"{path}:{doc.line_of(key)}: {label}{key}"
 
     for key, value in doc.items():
         if key not in KEYS:
-            problems.append(f"{where(key)}: unknown setting; known settings: {', '.join(KEYS)}")
+            if not label:  # a site's unknown keys are reported by parse_sites
+                problems.append(f"{where(key)}: unknown setting; known settings: {', '.join(KEYS)}")
             continue
         try:
             values.update(_convert(key, value, path.parent))
@@ -166,6 +178,13 @@ def _from_file(path: Path, doc: LineDict, problems: list[str]) -> dict[str, Any]
     if "subscriptions" in doc:
         values["subscriptions"] = parse_subscriptions(doc["subscriptions"], str(path), doc.line_of("subscriptions"),
                                                       problems)
+    if "sites" in doc:
+        def site_values(item: LineDict, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+            return (_from_file(path, item, problems, f"sites: {name}: "),
+                    {key: f"{path}:{item.line_of(key)}: sites: {name}" for key in item})
+        values["sites"] = parse_sites(path, doc["sites"], doc.line_of("sites"), problems, site_values)
+    if "unknown_host" in doc:
+        values["unknown_host"] = parse_unknown_host(path, doc["unknown_host"], doc.line_of("unknown_host"), problems)
     return values
 
 
@@ -192,7 +211,11 @@ def _convert(key: str, value: Any, base: Path) -> dict[str, Any]:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")
         return {key: value}
-    if key in ("thresholds", "decoy", "subscriptions"):
+    if key == "default_site":
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"expected a site's name, got {value!r}")
+        return {key: value.strip()}
+    if key in ("thresholds", "decoy", "subscriptions", "sites", "unknown_host"):
         return {}
     return _section(key, value)
 
@@ -324,13 +347,53 @@ def _check(config: Config, problems: list[str], where: dict[str, str]) -> Config
         if not db.exists():
             problems.append(f"{src_of('asn_databases')}: asn_databases: {db}: file not found; download an "
                             "ip2asn TSV or a GeoLite2-ASN .mmdb, or remove the entry")
-    if config.upstream is not None and not config.upstream.startswith(("http://", "https://")):
-        problems.append(f"{src_of('upstream')}: upstream: {config.upstream!r} must start with http:// or https://")
+    _check_upstream(config.upstream, src_of("upstream"), problems)
     _check_listen(config.listen, src_of("listen"), problems)
     state = Path(config.state_dir)
     if state.exists() and not os.access(state, os.W_OK):
         problems.append(f"{src_of('state_dir')}: state_dir: {state} is not writable; choose another folder with --state-dir")
     return replace(config, state_dir=state)
+
+
+def _check_upstream(upstream: str | None, src: str, problems: list[str]) -> None:
+    if upstream is not None and not upstream.startswith(("http://", "https://")):
+        problems.append(f"{src}: upstream: {upstream!r} must start with http:// or https://")
+
+
+def _with_sites(config: Config, specs: list[SiteSpec], given: dict[str, Any], where: dict[str, str],
+                problems: list[str]) -> Config:
+    """Each site's Config: the top level's, its own settings on top, the command line's on top of all."""
+    if not specs:
+        for key in ("default_site", "unknown_host"):
+            if key in where and "sites" not in where:
+                problems.append(f"{where[key]}: {key}: only means something with `sites:`")
+        return config
+    if "default_site" in where and "unknown_host" in where:
+        problems.append(f"{where['unknown_host']}: unknown_host: with default_site ({where['default_site']}) "
+                        "every Host is served; keep one of the two")
+    sites = []
+    for spec in specs:
+        own = {k: v for k, v in spec.values.items() if k not in given}
+        site = replace(config, **own)
+        src = {**where, **spec.where}
+        if site.upstream is None:
+            problems.append(f"{spec.line}: sites: site {spec.name!r}: needs `upstream: URL` (or a top-level "
+                            "upstream that sites without their own share)")
+        if "upstream" in spec.values:
+            _check_upstream(site.upstream, src["upstream"], problems)
+        if "preset" in own:
+            try:
+                resolve_preset(site.preset)
+            except ValueError as e:
+                problems.append(f"{src['preset']}: preset: {e}")
+        for pack in site.packs if "packs" in own else ():
+            if not pack.exists():
+                problems.append(f"{src['packs']}: packs: {pack}: file not found")
+        sites.append(Site(spec.name, spec.hosts, site))
+    if config.default_site is not None and config.default_site not in {s.name for s in sites}:
+        problems.append(f"{where['default_site']}: default_site: {config.default_site!r} is not a site's name; "
+                        f"the sites are {', '.join(s.name for s in sites)}")
+    return replace(config, sites=tuple(sites))
 
 
 def _check_listen(listen: str, src: str, problems: list[str]) -> None:
