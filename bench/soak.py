@@ -10,7 +10,7 @@ requests, errors and p50/p95/p99 latency of people and of scrapers; at the end a
 10 % of the middle third's). A scraper given a block because the render pool was full (403) is counted apart, not as an error.
 Exits 1 on any error or if RSS was not flat.
 
-    .venv/bin/python bench/soak.py [--minutes 10] [--rate 40] [--every 30]
+    .venv/bin/python bench/soak.py [--minutes 10] [--rate 40] [--every 30] [--config fixative.yaml]
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fixative.demo.catalog import gallery_url  # noqa: E402
-from proxy_throughput import image_headers, page_headers, scraper_headers  # noqa: E402
+from proxy_throughput import (cpu_seconds, image_headers, machine_busy_seconds, page_headers,  # noqa: E402
+                              scraper_headers)
 from stack import HOST, Stack, exchange, raw_request, start_stack  # noqa: E402
 
 PEOPLE = 200
@@ -119,16 +120,24 @@ async def soak(stack: Stack, minutes: float, rate: float, every: float) -> dict[
     end = t0 + minutes * 60
     next_report = t0 + every
     n = 0
-    print(f"{'':26}{'people (ms)':^23} {'scrapers (ms)':^23}\n"
-          f"{'time':>5} {'RSS MB':>7} {'done':>5} {'err':>5}  {'p50':>7}{'p95':>8}{'p99':>8}  {'p50':>7}{'p95':>8}{'p99':>8}",
-          flush=True)
+    print(f"{'':26}{'people (ms)':^23} {'scrapers (ms)':^23}  {'CPU % of a core':^16}\n"
+          f"{'time':>5} {'RSS MB':>7} {'done':>5} {'err':>5}  {'p50':>7}{'p95':>8}{'p99':>8}  {'p50':>7}{'p95':>8}{'p99':>8}"
+          f"  {'proxy':>6} {'others':>7}", flush=True)
+    pid = stack.proxy.popen.pid
+    cpu = (loop.time(), cpu_seconds(pid), machine_busy_seconds())
     while True:
         now = loop.time()
         due = t0 + n / rate
         if now >= next_report or due >= end:
             rss.append((now - t0, stack.rss_mb()))
+            now_cpu = (now, cpu_seconds(pid), machine_busy_seconds())
+            wall = max(1e-6, now_cpu[0] - cpu[0])
+            proxy_pct = 100 * (now_cpu[1] - cpu[1]) / wall
+            others_pct = 100 * (now_cpu[2] - cpu[2]) / wall - proxy_pct  # incl. the origin and this script
+            cpu = now_cpu
             print(f"{now - t0:5.0f} {rss[-1][1]:7.1f} {sum(map(len, window.values())):5d} "
-                  f"{sum(errors.values()):5d}  {spread(window['person'])}  {spread(window['scraper'])}", flush=True)
+                  f"{sum(errors.values()):5d}  {spread(window['person'])}  {spread(window['scraper'])}"
+                  f"  {proxy_pct:6.0f} {others_pct:7.0f}", flush=True)
             for values in window.values():
                 values.clear()
             next_report += every
@@ -165,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=10)
     p.add_argument("--rate", type=float, default=40, help="requests per second (default 40)")
     p.add_argument("--every", type=float, default=30, help="seconds between reports (default 30)")
+    p.add_argument("--config", type=Path, help="a Fixative config file for the proxy (default: none)")
     args = p.parse_args(argv)
-    stack = start_stack()
+    stack = start_stack(args.config.read_text() if args.config else "")
     try:
         print(f"fixative pid {stack.proxy.popen.pid}, RSS {stack.rss_mb():.1f} MB at start; {args.rate:g} req/s "
               f"for {args.minutes:g} min, people and scrapers alternating", flush=True)

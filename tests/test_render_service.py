@@ -82,3 +82,19 @@ def test_a_failing_render_is_a_block_not_an_exception():
             service.close()
 
     assert asyncio.run(main()) == (None, 1)
+
+
+def test_render_threads_run_at_a_lower_priority_than_the_event_loop():
+    """So a burst of renders for scrapers cannot starve the loop that serves people (bench/soak.py)."""
+    import os
+
+    service = RenderService(workers=1)
+
+    def priority() -> bytes:
+        return str(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).encode()
+
+    try:
+        rendered = asyncio.run(service.render(("nice",), priority))
+    finally:
+        service.close()
+    assert rendered is not None and int(rendered) > os.getpriority(os.PRIO_PROCESS, 0)
