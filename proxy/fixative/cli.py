@@ -117,20 +117,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .server import serve_proxy
 
     config = _config_from(args, upstream=args.upstream)
-    if not config.upstream:
+    if config.sites and args.upstream:
+        raise ConfigError([f"--upstream: {config.source} has `sites:`, each with its own upstream; "
+                           "leave out --upstream (or put `upstream:` in the config for sites to share)"])
+    if not config.upstream and not config.sites:
         raise ConfigError(["upstream: no site to protect; give --upstream http://HOST:PORT "
-                           "(or `upstream:` in the config file)"])
+                           "(or `upstream:` in the config file, or `sites:` for several)"])
     certificate = _certificate(args, config)
     runtime = build_runtime(config)
     host, port = split_listen(config.listen)
     scheme = "https" if certificate else "http"
+    # With `sites:` every request is sent to its site's upstream (addons/route.py): the reverse
+    # mode's own target is only a placeholder then.
+    upstream = config.upstream or config.sites[0].config.upstream
+    assert upstream is not None
+    protecting = ", ".join(f"{s.name} ({'|'.join(s.hosts)} -> {s.config.upstream})" for s in config.sites) \
+        or config.upstream
 
     def announce(addrs: list[tuple[str, int]]) -> str:
         where = ", ".join(f"{scheme}://{_url_host(h)}:{p}" for h, p in addrs) or f"{host}:{port}"
-        return (f"fixative {__version__}: protecting {config.upstream} at {where} "
+        return (f"fixative {__version__}: protecting {protecting} at {where} "
                 f"({config.mode} mode, {len(runtime.rules.rules)} rules; events in {config.state_dir})")
 
-    asyncio.run(serve_proxy(runtime, config.upstream, host, port, announce, admin=args.admin,
+    asyncio.run(serve_proxy(runtime, upstream, host, port, announce, admin=args.admin,
                             certificate=certificate))
     return 0
 

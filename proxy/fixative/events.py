@@ -34,13 +34,14 @@ CREATE TABLE IF NOT EXISTS events (
     treatment TEXT NOT NULL,
     applied INTEGER NOT NULL,
     status INTEGER,
-    reasons TEXT NOT NULL
+    reasons TEXT NOT NULL,
+    site TEXT
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE INDEX IF NOT EXISTS events_verdict_ts ON events (verdict, ts);
 """
 COLUMNS = ("ts", "client", "ip", "user_agent", "method", "host", "path", "kind", "verdict", "score",
-           "treatment", "applied", "status", "reasons")
+           "treatment", "applied", "status", "reasons", "site")
 _STOP = object()
 
 
@@ -62,12 +63,13 @@ class Event:
     applied: bool
     status: int | None
     reasons: tuple[str, ...]
+    site: str | None = None  # the site's name with `sites:` ("-" for a Host no site has); None with one site
 
     def row(self) -> tuple[Any, ...]:
         t = sqlite_text
         return (self.ts, t(self.client), t(self.ip), t(self.user_agent), t(self.method), t(self.host),
                 t(self.path), self.kind, self.verdict, self.score, self.treatment, int(self.applied), self.status,
-                json.dumps(list(self.reasons)))
+                json.dumps(list(self.reasons)), t(self.site))
 
 
 def sqlite_text(value: str | None) -> str | None:
@@ -89,6 +91,9 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)
+    if "site" not in {row[1] for row in conn.execute("PRAGMA table_info(events)")}:
+        conn.execute("ALTER TABLE events ADD COLUMN site TEXT")  # a log from before `sites:`
+    conn.execute("CREATE INDEX IF NOT EXISTS events_site_ts ON events (site, ts)")
     return conn
 
 

@@ -16,6 +16,7 @@ from .ipset import IPSet
 from .network.asn import AsnDatabase, load_asn_database
 from .rules.ruleset import RuleSet
 from .secret import load_or_create_secret
+from .siteconfig import Site, find_site, normal_host
 from .subscriptions.cache import startup_rules
 from .traps import trap_prefix
 from .treatments.service import RenderService
@@ -38,12 +39,25 @@ class Runtime:
     robots: RobotFileParser | None = None  # the merged robots.txt, once served
     robots_text: str | None = None
     started: float = field(default_factory=time.time)
+    site: str | None = None  # this site's name, with `sites:`
+    sites: dict[str, Runtime] = field(default_factory=dict)  # with `sites:`, on the top-level Runtime: by name
+    hosts: dict[str, Runtime] = field(default_factory=dict)  # ... and by normal_host
+
+    def for_host(self, host: str | None) -> Runtime | None:
+        """With `sites:`, the site serving `host` (or default_site's), else None; without, this Runtime."""
+        if not self.sites:
+            return self
+        found = find_site(self.hosts, host)
+        if found is None and self.config.default_site is not None:
+            found = self.sites[self.config.default_site]
+        return found
 
     @property
     def enforcing(self) -> bool:
         return self.config.mode == "enforce"
 
     def close(self) -> None:
+        """The top-level Runtime's; its sites share what it closes."""
         self.events.close()
         self.renderer.close()
 
@@ -55,7 +69,7 @@ def build_runtime(config: Config) -> Runtime:
     state.mkdir(parents=True, exist_ok=True)
     secret = load_or_create_secret(state)
     asn = load_asn(config)
-    return Runtime(
+    rt = Runtime(
         config=config,
         rules=rules,
         asn=asn,
@@ -68,6 +82,32 @@ def build_runtime(config: Config) -> Runtime:
         clients=ClientStore(config.max_clients, config.client_ttl, config.behaviour_mb << 20),
         sitemap=SiteMap(),
         trap_prefix=trap_prefix(secret) if config.traps else None,
+    )
+    for site in config.sites:
+        rt.sites[site.name] = site_rt = build_site_runtime(rt, site)
+        rt.hosts.update({normal_host(h): site_rt for h in site.hosts})
+    return rt
+
+
+def build_site_runtime(top: Runtime, site: Site) -> Runtime:
+    """One site's rules, classifier and behaviour state; the secret, event log, renderer and ASN data are
+    the top level's."""
+    config = site.config
+    rules = startup_rules(config)
+    return Runtime(
+        config=config,
+        rules=rules,
+        asn=top.asn,
+        classifier=Classifier(rules, top.asn),
+        trusted=top.trusted,
+        secret=top.secret,
+        events=top.events,
+        renderer=top.renderer,
+        robots_agents=rules.robots_tokens(),
+        clients=ClientStore(config.max_clients, config.client_ttl, config.behaviour_mb << 20),
+        sitemap=SiteMap(),
+        trap_prefix=trap_prefix(top.secret) if config.traps else None,
+        site=site.name,
     )
 
 

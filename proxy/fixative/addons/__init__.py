@@ -16,6 +16,7 @@ from .pages import Pages
 from .rdns import ReverseDns
 from .record import Record
 from .reload import Reload
+from .route import Route
 from .settings import Settings
 from .subscriptions import Subscriptions
 from .tls import TlsFingerprints
@@ -24,6 +25,6 @@ from .treat import Treat
 
 def make_addons(settings: Settings | None = None) -> list[Any]:
     settings = settings or Settings()
-    return [settings, TlsFingerprints(), ReverseDns(settings), Classify(settings), Treat(settings), Pages(settings),
+    return [settings, Route(settings), TlsFingerprints(), ReverseDns(settings), Classify(settings), Treat(settings), Pages(settings),
             OptOut(settings), Record(settings), Admin(settings), Reload(settings), Subscriptions(settings),
             OriginTimeout(settings)]

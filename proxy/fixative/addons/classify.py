@@ -75,7 +75,7 @@ class Classify:
     def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
         if flow.response or flow.error or not flow.live:
             return None
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         if rt is None:
             return None
         facts = facts_from_flow(flow, rt.trusted)

@@ -20,7 +20,7 @@ class OptOut:
             flow.metadata["fixative.optout"] = flow.response
 
     def response(self, flow: http.HTTPFlow) -> None:
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         if flow.response is None or rt is None or "fixative.decision" not in flow.metadata:
             return
         special = flow.metadata.get("fixative.special")

@@ -34,7 +34,7 @@ class OriginTimeout:
         """Runs after the other addons' request hooks: a flow still without a response goes upstream."""
         if flow.response or flow.error or not flow.live:
             return
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         timeout = rt.config.origin_timeout if rt is not None else 0
         if timeout and flow.id not in self._watches:
             self._watches[flow.id] = asyncio.get_running_loop().create_task(self._watch(flow, timeout))

@@ -18,7 +18,7 @@ class Pages:
         self.settings = settings
 
     def response(self, flow: http.HTTPFlow) -> None:
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         facts: Facts | None = flow.metadata.get("fixative.facts")
         response = flow.response
         if rt is None or facts is None or response is None or flow.metadata.get("fixative.treatment") == "trap":

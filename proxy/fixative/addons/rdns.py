@@ -42,7 +42,7 @@ class ReverseDns:
     def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
         if flow.response or flow.error or not flow.live:
             return None
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         if rt is None or not rt.rules.tests_rdns(flow.request.headers.get("user-agent")):
             return None
         verifier = self.verifier_for(rt)

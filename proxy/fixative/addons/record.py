@@ -12,6 +12,8 @@ from ..policy import ORIGINAL
 from ..verdict import Decision
 from .settings import Settings
 
+NO_SITE = "-"  # with `sites:`, a request no site serves (an unknown Host)
+
 
 def client_id(facts: Facts) -> str:
     """address + a short hash of the User-Agent: who sends requests, in the event log."""
@@ -30,7 +32,7 @@ class Record:
         self._record(flow, None)
 
     def _record(self, flow: http.HTTPFlow, status: int | None) -> None:
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         decision: Decision | None = flow.metadata.get("fixative.decision")
         facts: Facts | None = flow.metadata.get("fixative.facts")
         if rt is None or decision is None or facts is None or flow.metadata.get("fixative.recorded"):
@@ -43,4 +45,5 @@ class Record:
             treatment=flow.metadata.get("fixative.treatment", ORIGINAL),
             applied=bool(flow.metadata.get("fixative.applied")), status=status,
             reasons=tuple(str(r) for r in decision.reasons),
+            site=rt.site if rt.site is not None else NO_SITE if rt.sites else None,
         ))

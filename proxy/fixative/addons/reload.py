@@ -31,15 +31,17 @@ Snapshot = dict[str, tuple[int, int, int] | None]
 
 
 def watched_files(rt: Runtime, control: RuleControl) -> list[Path]:
-    """The files whose change means a reload; a preset that does not load still has its own file watched."""
+    """The files whose change means a reload (every site's, with `sites:`); a preset that does not load
+    still has its own file watched."""
     files: list[Path] = []
-    try:
-        files.append(resolve_preset(rt.config.preset))
-        files += control.pack_files(rt.config)
-    except (RulePackError, ValueError):
-        files += list(rt.config.packs)
+    for config in (rt.config, *(site.config for site in rt.sites.values())):
+        try:
+            files.append(resolve_preset(config.preset))
+            files += control.pack_files(config)
+        except (RulePackError, ValueError):
+            files += list(config.packs)
     files.append(rt.config.state_dir / OVERRIDES_FILE)
-    return files
+    return list(dict.fromkeys(files))
 
 
 def snapshot(files: list[Path]) -> Snapshot:

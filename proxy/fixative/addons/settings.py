@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-from mitmproxy import ctx, exceptions
+from mitmproxy import ctx, exceptions, http
 
 from .. import errorpages
 from ..admin.rulectl import RuleControl
@@ -16,12 +16,18 @@ from ..rules.loader import RulePackError
 from ..runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
+SITE = "fixative.site"  # the flow's site Runtime, with `sites:` (addons/route.py)
 
 
 class Settings:
     def __init__(self, runtime: Runtime | None = None):
         self.runtime = runtime  # pre-built by the CLI, which validates before starting
         self._rules: RuleControl | None = None
+
+    def runtime_for(self, flow: http.HTTPFlow) -> Runtime | None:
+        """The Runtime serving this flow: its site's with `sites:`, else the one Runtime."""
+        site: Runtime | None = flow.metadata.get(SITE)
+        return site if site is not None else self.runtime
 
     def rule_control(self) -> RuleControl:
         """The one RuleControl of the running state dir: Admin, Reload and Subscriptions rebuild through it."""

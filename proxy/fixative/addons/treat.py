@@ -52,14 +52,18 @@ class Extras:
     folder: tuple[Path, ...] | None
     recipe: str  # digest of every setting that changes a rendered variant, for cache keys
     xmp: bytes
+    owns_traces: bool = True  # a site's Extras share the top level's trace log
 
     @classmethod
-    def build(cls, rt: Runtime) -> Extras:
+    def build(cls, rt: Runtime, shared: Extras | None = None) -> Extras:
         c = rt.config
         folder = folder_images(c.decoy_folder) if c.decoy_folder and FOLDER in c.decoy.all else None
-        traces = TraceLog(c.state_dir / DB_NAME, c.trace_retention_days) if c.trace_enabled else None
-        if traces is not None:
-            traces.start()
+        if shared is not None:
+            traces = shared.traces
+        else:
+            traces = TraceLog(c.state_dir / DB_NAME, c.trace_retention_days) if c.trace_enabled else None
+            if traces is not None:
+                traces.start()
         if c.disk_cache_mb > 0 and rt.renderer.disk is None:
             rt.renderer.use_disk(DiskCache(c.state_dir / "variants", c.disk_cache_mb << 20))
         parts = (__version__, c.decoy, c.artist, c.notice_headline, c.mark_text, c.watermark_max_side,
@@ -67,31 +71,31 @@ class Extras:
                  [(p.name, p.stat().st_size) for p in folder or ()])
         recipe = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
         return cls(rt, traces, TraceBudget(c.trace_per_image, c.trace_per_hour), folder, recipe,
-                   rights_xmp(c.artist, NOTICE))
+                   rights_xmp(c.artist, NOTICE), shared is None)
 
     def close(self) -> None:
-        if self.traces is not None:
+        if self.traces is not None and self.owns_traces:
             self.traces.close()
 
 
 class Treat:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._extras: Extras | None = None
+        self._extras: dict[str | None, Extras] = {}  # by site name; None: the top level's
 
     def running(self) -> None:
         if self.settings.runtime is not None:
             self._extras_for(self.settings.runtime)
 
     def done(self) -> None:
-        if self._extras is not None:
-            self._extras.close()
-            self._extras = None
+        for extras in self._extras.values():
+            extras.close()
+        self._extras = {}
 
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error or not flow.live:
             return
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         facts: Facts | None = flow.metadata.get("fixative.facts")
         if rt is not None and rt.config.rights_on_originals and facts is not None and facts.kind == IMAGE:
             # An original with XMP added is longer than the origin's: its byte ranges would not fit.
@@ -100,7 +104,7 @@ class Treat:
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         decision: Decision | None = flow.metadata.get("fixative.decision")
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         if decision is None or rt is None or "fixative.treatment" in flow.metadata or flow.response is None:
             return
         facts: Facts = flow.metadata["fixative.facts"]
@@ -141,14 +145,20 @@ class Treat:
         return None
 
     def _extras_for(self, rt: Runtime) -> Extras:
-        if self._extras is None or self._extras.runtime is not rt:
-            if self._extras is not None:
-                self._extras.close()
-            self._extras = Extras.build(rt)
-        return self._extras
+        top = self.settings.runtime or rt
+        base = self._extras.get(None)
+        if base is None or base.runtime is not top:  # a new Runtime (options changed): start afresh
+            self.done()
+            base = self._extras[None] = Extras.build(top)
+        if rt is top:
+            return base
+        extras = self._extras.get(rt.site)
+        if extras is None or extras.runtime is not rt:
+            extras = self._extras[rt.site] = Extras.build(rt, base)
+        return extras
 
     def _add_rights(self, flow: http.HTTPFlow) -> None:
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         assert flow.response is not None
         if rt is None or flow.response.raw_content is None:
             return
@@ -158,7 +168,7 @@ class Treat:
             flow.response.headers.pop("Accept-Ranges", None)
 
     async def _alter(self, flow: http.HTTPFlow, treatment: str) -> None:
-        rt = self.settings.runtime
+        rt = self.settings.runtime_for(flow)
         assert rt is not None and flow.response is not None
         try:
             data = flow.response.content or b""

@@ -33,6 +33,7 @@ FIELDS = (
     "applied",
     "status",
     "reasons",
+    "site",
 )
 TOP = 10
 
@@ -55,10 +56,14 @@ def _event(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def page(
-    path: Path, limit: int, before: int | None = None, verdict: str | None = None
+    path: Path, limit: int, before: int | None = None, verdict: str | None = None,
+    site: str | None = None,
 ) -> dict[str, Any]:
-    """Events newest first; `next_before` pages further back (None at the end)."""
+    """Events newest first (of one site, with `sites:`); `next_before` pages further back (None at the end)."""
     sql, args = "SELECT * FROM events WHERE 1=1", list[Any]()
+    if site is not None:
+        sql += " AND site = ?"
+        args.append(site)
     if before is not None:
         sql += " AND id < ?"
         args.append(before)
@@ -105,11 +110,15 @@ def stats(
     until: float,
     buckets: int = 48,
     describe_network: Callable[[str], str | None] | None = None,
+    site: str | None = None,
 ) -> dict[str, Any]:
-    """Counts by verdict and treatment, a time series, and the top agents, networks and works."""
+    """Counts by verdict and treatment, a time series, and the top agents, networks and works
+    (of one site, with `sites:`)."""
     span = max(until - since, 1.0)
     step = span / buckets
     where, args = "ts >= ? AND ts < ?", (since, until)
+    if site is not None:
+        where, args = where + " AND site = ?", (*args, site)
     with reader(path) as conn:
         verdicts = {v: 0 for v in VERDICTS}
         for row in conn.execute(

@@ -184,7 +184,10 @@ class RuleControl:
             use_disabled = self.disabled() if disabled is None else disabled
             candidates = {s.name: s.candidate for s in staged}
             try:
-                rules = await asyncio.to_thread(self.build, rt.config, use_overrides, use_disabled, candidates)
+                # with `sites:`, every site's rules too (its own preset and packs, the same overrides)
+                built = await asyncio.to_thread(lambda: [
+                    (target, self.build(target.config, use_overrides, use_disabled, candidates))
+                    for target in (rt, *rt.sites.values())])
             except (RulePackError, ValueError) as e:
                 self._record(why, getattr(e, "problems", None) or [str(e)])
                 await asyncio.to_thread(write_pack, self.state_dir, old_overrides)
@@ -195,7 +198,9 @@ class RuleControl:
                 write_overrides(self.state_dir, overrides)
             if disabled is not None:
                 self._save_disabled(disabled)
-            self.swap(rt, rules)
+            for target, target_rules in built:
+                self.swap(target, target_rules)
+            rules = built[0][1]
             self._record(why, [], len(rules.rules))
             return rules
 

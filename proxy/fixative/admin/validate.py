@@ -107,6 +107,18 @@ def float_param(
     return value
 
 
+def site_param(params: dict[str, str], sites: Iterable[str]) -> str | None:
+    """`site=NAME`: one of the configured sites, or "-" for requests no site served; 404 for another."""
+    value = params.get("site")
+    names = tuple(sites)
+    if value is not None and not names:
+        fail("site", "no such site: this proxy serves one site (`site` needs `sites:` in the config)",
+             web.HTTPNotFound)
+    if value is not None and value not in (*names, "-"):
+        fail("site", f"no such site; the sites are {', '.join((*names, '-'))}", web.HTTPNotFound)
+    return value
+
+
 def choice(
     params: dict[str, str], name: str, options: Iterable[str], default: str | None
 ) -> str | None:

@@ -17,7 +17,7 @@ from aiohttp import web
 from ...verdict import VERDICTS
 from .. import eventstore
 from ..keys import STATE, STREAMS
-from ..validate import choice, fail, int_param, query
+from ..validate import choice, fail, int_param, query, site_param
 
 MAX_LIMIT = 500
 POLL = 0.5
@@ -26,12 +26,13 @@ MAX_ID = 10**15
 
 
 async def get_events(request: web.Request) -> web.Response:
-    params = query(request, ("verdict", "limit", "before"))
+    params = query(request, ("verdict", "limit", "before", "site"))
     verdict = choice(params, "verdict", VERDICTS, None)
     limit = int_param(params, "limit", 50, 1, MAX_LIMIT)
     before = int_param(params, "before", None, 1, MAX_ID)
     rt = request.app[STATE].runtime()
-    result = await asyncio.to_thread(eventstore.page, rt.events.path, limit or 50, before, verdict)
+    site = site_param(params, rt.sites)
+    result = await asyncio.to_thread(eventstore.page, rt.events.path, limit or 50, before, verdict, site)
     return web.json_response(result)
 
 

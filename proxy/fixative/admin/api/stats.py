@@ -12,7 +12,7 @@ from aiohttp import web
 
 from .. import eventstore
 from ..keys import STATE
-from ..validate import fail, float_param, int_param, query
+from ..validate import fail, float_param, int_param, query, site_param
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
@@ -40,7 +40,7 @@ def network_describer() -> Callable[[str], str | None] | None:
 
 
 async def get_stats(request: web.Request) -> web.Response:
-    params = query(request, ("since", "until", "buckets"))
+    params = query(request, ("since", "until", "buckets", "site"))
     now = time.time()
     until = float_param(params, "until", now, EARLIEST, LATEST)
     since = float_param(params, "since", until - DAY, EARLIEST, LATEST)
@@ -50,8 +50,9 @@ async def get_stats(request: web.Request) -> web.Response:
     if until - since > MAX_SPAN:
         fail("since", "the range may span at most 400 days")
     rt = request.app[STATE].runtime()
+    site = site_param(params, rt.sites)
     describe = await asyncio.to_thread(network_describer)
     result = await asyncio.to_thread(
-        eventstore.stats, rt.events.path, since, until, buckets, describe
+        eventstore.stats, rt.events.path, since, until, buckets, describe, site
     )
     return web.json_response(result)

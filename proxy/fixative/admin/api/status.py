@@ -67,6 +67,12 @@ async def get_status(request: web.Request) -> web.Response:
             "rules": len(rt.rules.rules),
             "upstream": health,
             "sites": state.site_urls,
+            "hosted_sites": [
+                {"name": name, "hosts": list(next(s.hosts for s in rt.config.sites if s.name == name)),
+                 "upstream": site.config.upstream, "artist": site.config.artist, "preset": site.config.preset,
+                 "rules": len(site.rules.rules), "clients_tracked": len(site.clients)}
+                for name, site in rt.sites.items()
+            ],
             "events": {"written": rt.events.written, "dropped": rt.events.dropped},
             "clients_tracked": len(rt.clients),
             "last_reload": state.rules.last_rebuild,

@@ -6,7 +6,7 @@ const VERDICTS = ["human", "suspect", "scraper"];
 const PROFILES = [["person", "A person"], ["gptbot", "GPTBot"], ["img2dataset", "img2dataset"],
                   ["forged-chrome", "Script posing as Chrome"]];
 const $ = (id) => document.getElementById(id);
-const state = { range: 86400, stats: null, lastId: null, streamAbort: null, previewUrls: [] };
+const state = { range: 86400, site: "", stats: null, lastId: null, streamAbort: null, previewUrls: [] };
 
 class Unauthorized extends Error {}
 
@@ -84,6 +84,14 @@ async function refreshStatus() {
   pill.className = `pill ${s.upstream.ok ? "ok" : "bad"}`;
   pill.textContent = s.upstream.ok ? "site up" : "site unreachable";
   pill.title = `${s.upstream.url}${s.upstream.error ? ` — ${s.upstream.error}` : ""}`;
+  const picker = $("site");  // with `sites:` in the config: the figures of one site, or of all
+  picker.hidden = !s.hosted_sites || s.hosted_sites.length === 0;
+  const names = [...(s.hosted_sites || []).map((h) => h.name), "-"];
+  if (!picker.hidden && picker.options.length !== names.length + 1) {
+    picker.replaceChildren(el("option", { value: "", text: "All sites" }),
+      ...names.map((n) => el("option", { value: n, text: n === "-" ? "Unknown hosts" : n })));
+    picker.value = state.site;
+  }
   $("foot").textContent = `Fixative ${s.versions.fixative} · mitmproxy ${s.versions.mitmproxy} · ${s.rules} rules · ` +
     `${s.preset} preset · up ${Math.round(s.uptime / 60)} min · ${fmt.format(s.clients_tracked)} clients tracked`;
 }
@@ -91,7 +99,8 @@ async function refreshStatus() {
 async function refreshStats() {
   const until = Date.now() / 1000;
   const buckets = state.range === 3600 ? 60 : state.range === 86400 ? 48 : 56;
-  const s = await json(`/api/stats?since=${until - state.range}&until=${until}&buckets=${buckets}`);
+  const site = state.site ? `&site=${encodeURIComponent(state.site)}` : "";
+  const s = await json(`/api/stats?since=${until - state.range}&until=${until}&buckets=${buckets}${site}`);
   state.stats = s;
   for (const v of VERDICTS) $(`count-${v}`).textContent = fmt.format(s.verdicts[v]);
   const altered = s.treatments.filter((t) => t.applied && t.treatment !== "original").reduce((a, t) => a + t.count, 0);
@@ -183,11 +192,11 @@ function addToFeed(e, live = true) {
   const treatment = e.applied ? e.treatment : e.treatment === "original" ? "original" : `${e.treatment} (observe)`;
   const item = el("li", {}, el("span", { class: `chip ${e.verdict}`, text: e.verdict }),
     el("span", { class: "path", title: e.path, text: e.path }), el("span", { class: "time", text: time }),
-    el("span", { class: "who", text: `${e.ip} · ${shortUa(e.user_agent)} → ${treatment}` }),
+    el("span", { class: "who", text: `${e.site ? `${e.site} · ` : ""}${e.ip} · ${shortUa(e.user_agent)} → ${treatment}` }),
     el("span", { class: "why", title: e.reasons.join("\n"), text: e.reasons.length ? reasonText(e.reasons[0]) : "no rule matched" }));
   feed.prepend(item);
   while (feed.children.length > 80) feed.lastChild.remove();
-  if (live && state.stats) {
+  if (live && state.stats && (!state.site || e.site === state.site)) {
     state.stats.verdicts[e.verdict] += 1;
     $(`count-${e.verdict}`).textContent = fmt.format(state.stats.verdicts[e.verdict]);
   }
@@ -349,6 +358,10 @@ for (const button of document.querySelectorAll("[data-range]")) {
     await refreshStats();
   }));
 }
+$("site").addEventListener("change", guard(async () => {
+  state.site = $("site").value;
+  await refreshStats();
+}));
 $("reload-packs").addEventListener("click", guard(() => changePacks({ action: "reload" })));
 $("override-form").addEventListener("submit", guard(async (ev) => {
   ev.preventDefault();
