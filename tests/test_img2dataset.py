@@ -28,7 +28,10 @@ def run_img2dataset(proxy_url: str, tmp: Path, *extra: str) -> dict:
     out = tmp / "out"
     subprocess.run([str(VENV_BIN / "img2dataset"), "--url_list", str(urls), "--output_folder", str(out),
                     "--input_format", "txt", "--output_format", "files", "--processes_count", "1",
-                    "--thread_count", "8", *extra],
+                    "--thread_count", "8",
+                    # its 10 s default would count slow decoy renders on a busy 2-core CI as "timed out";
+                    # nothing else of its behaviour changes
+                    "--timeout", "60", *extra],
                    check=True, capture_output=True, timeout=240,
                    env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"})
     return json.loads((out / "00000_stats.json").read_text())
