@@ -155,3 +155,17 @@ def test_run_with_sites_refuses_upstream_on_the_command_line(tmp_path: Path, cap
     code = main(["run", "--config", str(path), "--upstream", "http://127.0.0.1:1", "--state-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "has `sites:`, each with its own upstream; leave out --upstream" in err
+
+
+def test_sites_without_keep_host_header_are_warned_about(sites_runtime: Runtime,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    from mitmproxy.addons.proxyserver import Proxyserver  # declares keep_host_header
+    from mitmproxy.test import taddons
+
+    settings = Settings(sites_runtime)
+    route = Route(settings)
+    with taddons.context(Proxyserver(), settings, route) as tctx:
+        tctx.configure(route, keep_host_header=True)
+        assert "keep_host_header" not in caplog.text
+        tctx.configure(route, keep_host_header=False)
+    assert "run mitmproxy with --set keep_host_header=true" in caplog.text

@@ -8,7 +8,9 @@ as site "-", with the top-level rules' verdict. Without `sites:` this addon does
 
 from __future__ import annotations
 
-from mitmproxy import http
+import logging
+
+from mitmproxy import ctx, http
 from mitmproxy.net.http import url
 
 from ..responses import NO_STORE
@@ -18,6 +20,7 @@ from .classify import facts_from_flow
 from .record import NO_SITE
 from .settings import SITE, Settings
 
+log = logging.getLogger(__name__)
 MISDIRECTED = "misdirected"  # the treatment recorded for a Host no site has
 
 
@@ -39,6 +42,15 @@ def point_at_upstream(flow: http.HTTPFlow, upstream: str) -> None:
 class Route:
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.warned = False
+
+    def configure(self, updated: set[str]) -> None:
+        top = self.settings.runtime
+        if top is not None and top.sites and not ctx.options.keep_host_header and not self.warned:
+            # mitmproxy's reverse mode would put the upstream's name in Host before we see it
+            self.warned = True
+            log.warning("fixative: `sites:` chooses each site by the client's Host; run mitmproxy with "
+                        "--set keep_host_header=true (fixative run does), or every request is an unknown Host")
 
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error or not flow.live:
