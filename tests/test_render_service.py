@@ -98,3 +98,23 @@ def test_render_threads_run_at_a_lower_priority_than_the_event_loop():
     finally:
         service.close()
     assert rendered is not None and int(rendered) > os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def test_a_render_past_its_limit_is_not_started_again_and_its_late_result_is_kept():
+    """The caller gets a block; requests meanwhile get a block without a second render; the result,
+    when it lands, is cached (found by bench/soak.py: abandoned renders piled up under CPU starvation)."""
+    calls: list[str] = []
+
+    async def scenario() -> tuple[bytes | None, bytes | None, bytes | None]:
+        service = RenderService(workers=1, time_limit=0.1)
+        try:
+            first = await service.render(("late",), _sleeper(0.4, b"late", calls))
+            meanwhile = await service.render(("late",), _sleeper(0.4, b"again", calls))
+            await asyncio.sleep(0.6)
+            after = await service.render(("late",), _sleeper(0.4, b"again", calls))
+            return first, meanwhile, after
+        finally:
+            service.close()
+
+    assert asyncio.run(scenario()) == (None, None, b"late")
+    assert len(calls) == 1

@@ -9,6 +9,7 @@ on its own I/O thread so disk never waits behind renders.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
@@ -82,6 +83,7 @@ class RenderService:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fixative-image",
                                         initializer=_yield_to_the_proxy)
         self._inflight: dict[tuple, asyncio.Future[bytes | None]] = {}
+        self._late: set[tuple] = set()  # renders past their time limit, still running in a worker
         self.disk: DiskCache | None = None
         self._io: ThreadPoolExecutor | None = None
 
@@ -99,6 +101,8 @@ class RenderService:
         running = self._inflight.get(key)
         if running is not None:
             return await asyncio.shield(running)
+        if key in self._late:
+            return None  # its render is still running late: a block now, the cached result when it lands
         if len(self._inflight) >= self.max_pending:
             self.overloaded += 1
             return None
@@ -107,7 +111,7 @@ class RenderService:
         try:
             result = await self._from_disk(key)
             if result is None:
-                result = await self._run(work)
+                result = await self._run(work, key)
                 if result is not None and self.disk is not None and self._io is not None:
                     self._io.submit(self.disk.put, key, result)  # fire and forget: a miss costs a render
             if result is not None:
@@ -128,7 +132,7 @@ class RenderService:
             log.warning("variant cache read failed: %s", e)
             return None
 
-    async def _run(self, work: Callable[[], bytes]) -> bytes | None:
+    async def _run(self, work: Callable[[], bytes], key: tuple) -> bytes | None:
         # The time limit runs from when a worker picks the image up, not from when it was queued:
         # under a burst, images waiting their turn (at most max_pending) must not all time out.
         loop = asyncio.get_running_loop()
@@ -145,14 +149,24 @@ class RenderService:
                 await asyncio.wait({future, waiting}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 waiting.cancel()
-            return await asyncio.wait_for(future, self.time_limit)
+            return await asyncio.wait_for(asyncio.shield(future), self.time_limit)
         except TimeoutError:
+            # A thread cannot be stopped: let the render finish and keep its result, rather than start
+            # the same render again on the next request (under CPU starvation that became a treadmill of
+            # abandoned renders that kept the workers busy, produced nothing and starved the event loop).
             self.timeouts += 1
+            self._late.add(key)
+            future.add_done_callback(functools.partial(self._landed, key))
             log.warning("image treatment took longer than %.1f s; serving a block instead", self.time_limit)
         except Exception as e:  # a hostile image must never take the proxy down
             self.failures += 1
             log.info("image treatment failed (%s: %s); serving a block instead", type(e).__name__, e)
         return None
+
+    def _landed(self, key: tuple, future: asyncio.Future[bytes]) -> None:
+        self._late.discard(key)
+        if not future.cancelled() and future.exception() is None:
+            self.cache.put(key, future.result())
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
