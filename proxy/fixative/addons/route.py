@@ -17,7 +17,6 @@ from ..responses import NO_STORE
 from ..runtime import Runtime
 from ..siteconfig import UnknownHost
 from .classify import facts_from_flow
-from .record import NO_SITE
 from .settings import SITE, Settings
 
 log = logging.getLogger(__name__)
