@@ -186,6 +186,7 @@ function niceMax(n) {
 // ---- live feed (Server-Sent Events read through fetch, so the token stays in a header) ----------
 
 function addToFeed(e, live = true) {
+  if (state.site && e.site !== state.site) return;  // one site chosen: its requests only, from now on
   const feed = $("feed");
   $("feed-empty").hidden = true;
   const time = new Date(e.ts * 1000).toLocaleTimeString();
