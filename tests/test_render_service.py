@@ -19,15 +19,16 @@ def _sleeper(seconds: float, value: bytes, calls: list[str] | None = None):
 
 
 def test_time_limit_runs_from_the_start_of_the_work_not_from_the_queue():
-    # One worker, a 0.5 s limit, four 0.3 s images queued at once: 1.2 s in all, each within its limit.
+    # One worker, a 1 s limit, three 0.4 s images queued at once: the last waits 0.8 s and ends at 1.2 s,
+    # past the limit counted from the queue, within it counted from its start.
     async def main() -> list[bytes | None]:
-        service = RenderService(workers=1, time_limit=0.5)
+        service = RenderService(workers=1, time_limit=1.0)
         try:
-            return await asyncio.gather(*(service.render((i,), _sleeper(0.3, b"ok%d" % i)) for i in range(4)))
+            return await asyncio.gather(*(service.render((i,), _sleeper(0.4, b"ok%d" % i)) for i in range(3)))
         finally:
             service.close()
 
-    assert asyncio.run(main()) == [b"ok0", b"ok1", b"ok2", b"ok3"]
+    assert asyncio.run(main()) == [b"ok0", b"ok1", b"ok2"]
 
 
 def test_work_over_the_limit_is_a_block_and_counted():
@@ -118,3 +119,23 @@ def test_a_render_past_its_limit_is_not_started_again_and_its_late_result_is_kep
 
     assert asyncio.run(scenario()) == (None, None, b"late")
     assert len(calls) == 1
+
+
+def test_an_image_that_waits_too_long_for_a_worker_is_a_block_and_never_runs():
+    # One worker busy for 1.5 s, a 0.5 s limit: the queued image gives up after 0.5 s and is cancelled.
+    calls: list[str] = []
+
+    async def main() -> tuple[list[bytes | None], int]:
+        service = RenderService(workers=1, time_limit=0.5)
+        try:
+            busy = asyncio.ensure_future(service.render(("busy",), _sleeper(1.5, b"slow")))
+            await asyncio.sleep(0.05)
+            queued = await service.render(("queued",), _sleeper(0.1, b"q", calls))
+            return [queued, await busy], service.overloaded
+        finally:
+            service.close()
+
+    results, overloaded = asyncio.run(main())
+    assert results == [None, None] and overloaded == 1
+    time.sleep(0.3)
+    assert calls == []  # the queued render was cancelled, not run later for nobody

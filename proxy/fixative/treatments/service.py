@@ -133,8 +133,9 @@ class RenderService:
             return None
 
     async def _run(self, work: Callable[[], bytes], key: tuple) -> bytes | None:
-        # The time limit runs from when a worker picks the image up, not from when it was queued:
-        # under a burst, images waiting their turn (at most max_pending) must not all time out.
+        # Two bounds of time_limit each: waiting for a worker, then rendering. The render's limit runs from
+        # when a worker picks the image up, so a burst's queued images do not all time out; the wait has
+        # its own, so when the workers are starved of CPU a scraper gets a block instead of waiting forever.
         loop = asyncio.get_running_loop()
         started = asyncio.Event()
 
@@ -146,9 +147,13 @@ class RenderService:
         waiting = asyncio.ensure_future(started.wait())
         try:
             try:
-                await asyncio.wait({future, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({future, waiting}, timeout=self.time_limit, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 waiting.cancel()
+            if not future.done() and not started.is_set() and future.cancel():
+                self.overloaded += 1  # never started: no worker came free in time
+                log.info("no image worker free within %.1f s; serving a block instead", self.time_limit)
+                return None
             return await asyncio.wait_for(asyncio.shield(future), self.time_limit)
         except TimeoutError:
             # A thread cannot be stopped: let the render finish and keep its result, rather than start
