@@ -211,3 +211,5 @@ def test_admin_api_counts_per_site(multi, tmp_path):
     status = api("/api/status").json()
     assert [(s["name"], s["hosts"], s["artist"]) for s in status["hosted_sites"]] == [
         ("a", [HOSTS["a"]], ARTISTS["a"]), ("b", [HOSTS["b"]], ARTISTS["b"])]
+    assert all(s["health"]["ok"] and s["health"]["status"] == 200 for s in status["hosted_sites"])
+    assert [s["health"]["url"] for s in status["hosted_sites"]] == [s["upstream"] for s in status["hosted_sites"]]

@@ -43,6 +43,7 @@ class AdminState:
     )  # where the proxy listens, a hint for the extension
     started: float = field(default_factory=time.time)
     health: dict[str, Any] = field(default_factory=dict)
+    site_health: dict[str, dict[str, Any]] = field(default_factory=dict)  # with `sites:`, by upstream URL
     health_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def runtime(self) -> Runtime:

@@ -17,16 +17,20 @@ from ..state import AdminState
 from ..validate import query
 
 
-async def upstream_health(state: AdminState, client: aiohttp.ClientSession) -> dict[str, Any]:
-    """A HEAD to the upstream with a short timeout, cached for a few seconds."""
+async def upstream_health(
+    state: AdminState, client: aiohttp.ClientSession, upstream: str | None = None
+) -> dict[str, Any]:
+    """A HEAD to the upstream (or, with `sites:`, a site's) with a short timeout, cached for a few seconds."""
+    url = (upstream or state.upstream).rstrip("/")
     async with state.health_lock:
-        if state.health and time.monotonic() - state.health["_at"] < state.health_ttl:
-            return {k: v for k, v in state.health.items() if k != "_at"}
+        cached = state.health if url == state.upstream else state.site_health.get(url, {})
+        if cached and time.monotonic() - cached["_at"] < state.health_ttl:
+            return {k: v for k, v in cached.items() if k != "_at"}
         started = time.monotonic()
-        result: dict[str, Any] = {"url": state.upstream, "checked": time.time()}
+        result: dict[str, Any] = {"url": url, "checked": time.time()}
         try:
             async with client.head(
-                state.upstream + "/", allow_redirects=False, timeout=aiohttp.ClientTimeout(total=2)
+                url + "/", allow_redirects=False, timeout=aiohttp.ClientTimeout(total=2)
             ) as response:
                 result.update(ok=response.status < 500, status=response.status, error=None)
         except (aiohttp.ClientError, TimeoutError) as e:
@@ -34,7 +38,10 @@ async def upstream_health(state: AdminState, client: aiohttp.ClientSession) -> d
                 ok=False, status=None, error=type(e).__name__ if str(e) == "" else str(e)[:200]
             )
         result["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
-        state.health = {**result, "_at": time.monotonic()}
+        if url == state.upstream:
+            state.health = {**result, "_at": time.monotonic()}
+        else:
+            state.site_health[url] = {**result, "_at": time.monotonic()}
         return result
 
 
@@ -43,6 +50,8 @@ async def get_status(request: web.Request) -> web.Response:
     state = request.app[STATE]
     rt = state.runtime()
     health = await upstream_health(state, request.app[CLIENT])
+    site_health = {name: await upstream_health(state, request.app[CLIENT], site.config.upstream)
+                   for name, site in rt.sites.items()}
     return web.json_response(
         {
             "mode": rt.config.mode,
@@ -70,7 +79,8 @@ async def get_status(request: web.Request) -> web.Response:
             "hosted_sites": [
                 {"name": name, "hosts": list(next(s.hosts for s in rt.config.sites if s.name == name)),
                  "upstream": site.config.upstream, "artist": site.config.artist, "preset": site.config.preset,
-                 "rules": len(site.rules.rules), "clients_tracked": len(site.clients)}
+                 "rules": len(site.rules.rules), "clients_tracked": len(site.clients),
+                 "health": site_health[name]}
                 for name, site in rt.sites.items()
             ],
             "events": {"written": rt.events.written, "dropped": rt.events.dropped},

@@ -81,9 +81,13 @@ async function refreshStatus() {
   }
   $("observe-banner").hidden = s.mode !== "observe";
   const pill = $("upstream-pill");
-  pill.className = `pill ${s.upstream.ok ? "ok" : "bad"}`;
-  pill.textContent = s.upstream.ok ? "site up" : "site unreachable";
-  pill.title = `${s.upstream.url}${s.upstream.error ? ` — ${s.upstream.error}` : ""}`;
+  const checks = s.hosted_sites && s.hosted_sites.length ? s.hosted_sites.map((h) => ({ name: h.name, ...h.health }))
+    : [s.upstream];
+  const down = checks.filter((c) => !c.ok);
+  pill.className = `pill ${down.length ? "bad" : "ok"}`;
+  pill.textContent = !down.length ? (checks.length > 1 ? "sites up" : "site up")
+    : checks.length > 1 ? `${down.map((c) => c.name).join(", ")} unreachable` : "site unreachable";
+  pill.title = checks.map((c) => `${c.name ? `${c.name}: ` : ""}${c.url}${c.error ? ` — ${c.error}` : ""}`).join("\n");
   const picker = $("site");  // with `sites:` in the config: the figures of one site, or of all
   picker.hidden = !s.hosted_sites || s.hosted_sites.length === 0;
   const names = [...(s.hosted_sites || []).map((h) => h.name), "-"];
