@@ -42,7 +42,7 @@ def facts_from_flow(flow: http.HTTPFlow, trusted: IPSet) -> Facts:
     return Facts(ip=ip, user_agent=req.headers.get("user-agent"), path=req.path, method=req.method,
                  headers=headers, secure=secure, time=time.time(), host=host,
                  rdns=flow.metadata.get("fixative.rdns"),  # addons/rdns.py, for claimed crawlers
-                 tls=flow.metadata.get("fixative.tls"))  # addons/tls.py, with --cert
+                 tls=flow.metadata.get("fixative.tls"))  # addons/tls.py, when Fixative terminates TLS
 
 
 def point_host_at_origin(flow: http.HTTPFlow) -> None:
