@@ -72,6 +72,11 @@ class Classify:
             from mitmproxy import ctx
             self.rewrite_host = bool(ctx.options.keep_host_header) and not ctx.options.fixative_pass_host
 
+    def running(self) -> None:
+        # `fixative run` sets keep_host_header before adding the addons, and mitmproxy does not call
+        # configure for options set before an addon was added: read them once here too.
+        self.configure({"keep_host_header"})
+
     def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
         if flow.response or flow.error or not flow.live:
             return None
