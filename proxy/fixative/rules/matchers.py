@@ -195,18 +195,12 @@ class ReverseDnsName:
         return test
 
 
-class NotReverseDnsName:
+class NotReverseDnsName(ReverseDnsName):
     """`not_rdns: [googlebot.com, google.com]` — the address is not verified by forward-confirmed reverse DNS
     under any of these domains: no PTR record, a name elsewhere, a name that does not resolve back to the
     address, a lookup that failed or timed out, or no lookup at all (e.g. a fake Googlebot)."""
 
     key = "not_rdns"
-    on_user_agent = False
-    on_rdns = True
-
-    @staticmethod
-    def domains(value: Any) -> tuple[str, ...]:
-        return parse_domains(value)
 
     @staticmethod
     def compile(value: Any) -> Test:
