@@ -46,6 +46,16 @@ class OriginThread:
         self.thread.join(5)
 
 
+def end_process(proc: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `grace` seconds: servers the tests started."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class ProxyProcess:
     """`fixative run` (or any command that prints a ready line) as a real process on loopback."""
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from fixative.demo.site import list_works
-from harness import CHROME_UA, OriginThread, ProxyProcess, browser_headers, free_port, start_fixative
+from harness import CHROME_UA, OriginThread, ProxyProcess, browser_headers, end_process, free_port, start_fixative
 from tlshelp import SITE, make_certificate
 
 DEPLOY = Path(__file__).resolve().parents[1] / "docs" / "deploy.md"
@@ -107,12 +107,7 @@ def front(request: pytest.FixtureRequest, behind: ProxyProcess, certificate: tup
                 time.sleep(0.1)
         yield name, port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc)
 
 
 def curl(port: int, cert: Path, source: str, path: str, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -24,6 +24,7 @@ from fixative.rules.loader import load_ruleset
 from fixative.rules.presets import load_rules, read_preset, resolve_preset
 from fixative.rules.ruleset import RuleSet
 from fixative.rulescli import main as rules_main
+from harness import end_process
 
 HERE = Path(__file__).resolve().parent
 TRICKY = HERE / "rules" / "export" / "tricky.yaml"
@@ -275,12 +276,7 @@ def server(request: pytest.FixtureRequest, rules: RuleSet,
         _wait(port, proc, log if log.exists() else tmp / "stdout.log")
         yield f"http://127.0.0.1:{port}{path}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc)
         while _REMOVE:
             shutil.rmtree(_REMOVE.pop(), ignore_errors=True)
 
