@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="protect a site: a reverse proxy in front of --upstream")
     run.add_argument("--upstream", help="the site to protect, e.g. http://127.0.0.1:8000")
     _proxy_options(run, default_listen=None)
+    run.add_argument("--redis", metavar="URL",
+                     help="share state with the gallery's other instances through this Redis or Valkey "
+                          "(e.g. redis://127.0.0.1:6379/0); default: none, state stays in this process")
+    run.add_argument("--instance", metavar="NAME", help="this instance's name among them (default HOSTNAME:PORT)")
     run.set_defaults(handler=cmd_run)
 
     demo = sub.add_parser("demo", help="a built-in demo gallery behind the proxy")
@@ -113,10 +117,27 @@ def _config_from(args: argparse.Namespace, **extra: object) -> Config:
     )
 
 
+def _with_shared(config: Config, redis: str | None, instance: str | None) -> Config:
+    """--redis/--instance over the config's `shared:`; ConfigError on a bad URL."""
+    from .sharing.settings import SharedSettings, check_url
+
+    if redis is None and instance is None:
+        return config
+    if redis is None and config.shared is None:
+        raise ConfigError(["--instance: names this instance among several sharing state; "
+                           "give --redis URL too (or `shared:` in the config)"])
+    try:
+        url = check_url(redis) if redis is not None else config.shared.redis  # type: ignore[union-attr]
+    except ValueError as e:
+        raise ConfigError([f"--redis: {e}"]) from None
+    shared = config.shared or SharedSettings(redis=url)
+    return replace(config, shared=replace(shared, redis=url, instance=instance or shared.instance))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .server import serve_proxy
 
-    config = _config_from(args, upstream=args.upstream)
+    config = _with_shared(_config_from(args, upstream=args.upstream), args.redis, args.instance)
     if config.sites and args.upstream:
         raise ConfigError([f"--upstream: {config.source} has `sites:`, each with its own upstream; "
                            "leave out --upstream (or put `upstream:` in the config for sites to share)"])

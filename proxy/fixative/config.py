@@ -15,6 +15,8 @@ from .network.rdns import RDNS_EXPECTED, RdnsSettings, parse_rdns
 from .policy import DECOY_STYLES, FOLDER, DecoyStyles, Policy, parse_decoy_style, parse_policy
 from .rules.presets import parse_thresholds, preset_names, resolve_preset
 from .rules.ruleset import Thresholds
+from .sharing.settings import EXPECTED as SHARED_EXPECTED
+from .sharing.settings import SharedSettings, parse_shared
 from .siteconfig import EXPECTED as SITES_EXPECTED
 from .siteconfig import UNKNOWN_HOST_EXPECTED, Site, SiteSpec, UnknownHost, parse_sites, parse_unknown_host
 from .subscriptions.spec import EXPECTED as SUBSCRIPTIONS_EXPECTED
@@ -55,6 +57,7 @@ KEYS = {
     "sites": f"several sites by Host: {SITES_EXPECTED}",
     "unknown_host": f"the answer to a Host no site has: {UNKNOWN_HOST_EXPECTED}",
     "default_site": "the site (its name) that serves a Host no site has, instead of unknown_host",
+    "shared": f"several instances sharing state through Redis or Valkey: {SHARED_EXPECTED}",
 }
 DECOY_KEYS = ("style", "folder", "notice_text", "suspect", "scraper")
 
@@ -112,6 +115,7 @@ class Config:
     sites: tuple[Site, ...] = ()  # empty: one site, the upstream, whatever the Host
     unknown_host: UnknownHost = field(default_factory=UnknownHost)
     default_site: str | None = None
+    shared: SharedSettings | None = None  # None: state in this process only (the default)
     source: str = "(defaults)"
 
     @property
@@ -183,6 +187,9 @@ def _from_file(path: Path, doc: LineDict, problems: list[str], label: str = "") 
             return (_from_file(path, item, problems, f"sites: {name}: "),
                     {key: f"{path}:{item.line_of(key)}: sites: {name}" for key in item})
         values["sites"] = parse_sites(path, doc["sites"], doc.line_of("sites"), problems, site_values)
+    if "shared" in doc and not label:
+        values["shared"] = parse_shared(doc["shared"], lambda sub: _line(doc["shared"], sub, doc.line_of("shared")),
+                                        problems, str(path))
     if "unknown_host" in doc:
         values["unknown_host"] = parse_unknown_host(path, doc["unknown_host"], doc.line_of("unknown_host"), problems)
     return values
@@ -215,7 +222,7 @@ def _convert(key: str, value: Any, base: Path) -> dict[str, Any]:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"expected a site's name, got {value!r}")
         return {key: value.strip()}
-    if key in ("thresholds", "decoy", "subscriptions", "sites", "unknown_host"):
+    if key in ("thresholds", "decoy", "subscriptions", "sites", "unknown_host", "shared"):
         return {}
     return _section(key, value)
 
@@ -389,7 +396,7 @@ def _with_sites(config: Config, specs: list[SiteSpec], given: dict[str, Any], wh
         for pack in site.packs if "packs" in own else ():
             if not pack.exists():
                 problems.append(f"{src['packs']}: packs: {pack}: file not found")
-        sites.append(Site(spec.name, spec.hosts, site))
+        sites.append(Site(spec.name, spec.hosts, site, frozenset(own)))
     if config.default_site is not None and config.default_site not in {s.name for s in sites}:
         problems.append(f"{where['default_site']}: default_site: {config.default_site!r} is not a site's name; "
                         f"the sites are {', '.join(s.name for s in sites)}")

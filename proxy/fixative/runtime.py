@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from urllib.robotparser import RobotFileParser
 
@@ -16,6 +17,8 @@ from .ipset import IPSet
 from .network.asn import AsnDatabase, load_asn_database
 from .rules.ruleset import RuleSet
 from .secret import load_or_create_secret
+from .sharing.secret import shared_secret
+from .sharing.tracked import DeltaLog, SharingClientStore
 from .siteconfig import Site, find_site, normal_host
 from .subscriptions.cache import startup_rules
 from .traps import trap_prefix
@@ -42,6 +45,7 @@ class Runtime:
     site: str | None = None  # this site's name, with `sites:`
     sites: dict[str, Runtime] = field(default_factory=dict)  # with `sites:`, on the top-level Runtime: by name
     hosts: dict[str, Runtime] = field(default_factory=dict)  # ... and by normal_host
+    sharing: Any = None  # with `shared:`, the Sharing addon (its status, for the admin)
 
     def for_host(self, host: str | None) -> Runtime | None:
         """With `sites:`, the site serving `host` (or default_site's), else None; without, this Runtime."""
@@ -68,6 +72,8 @@ def build_runtime(config: Config) -> Runtime:
     state = config.state_dir
     state.mkdir(parents=True, exist_ok=True)
     secret = load_or_create_secret(state)
+    if config.shared is not None:  # the gallery's instances sign cookies and seed decoys alike
+        secret = shared_secret(config.shared, secret, state)
     asn = load_asn(config)
     rt = Runtime(
         config=config,
@@ -79,7 +85,7 @@ def build_runtime(config: Config) -> Runtime:
         events=EventLog(state / "events.sqlite3", config.retention_days, config.max_rows),
         renderer=RenderService(config.image_workers, config.image_time_limit, config.cache_mb << 20),
         robots_agents=rules.robots_tokens(),
-        clients=ClientStore(config.max_clients, config.client_ttl, config.behaviour_mb << 20),
+        clients=make_client_store(config, "-"),
         sitemap=SiteMap(),
         trap_prefix=trap_prefix(secret) if config.traps else None,
     )
@@ -104,11 +110,19 @@ def build_site_runtime(top: Runtime, site: Site) -> Runtime:
         events=top.events,
         renderer=top.renderer,
         robots_agents=rules.robots_tokens(),
-        clients=ClientStore(config.max_clients, config.client_ttl, config.behaviour_mb << 20),
+        clients=make_client_store(config, site.name),
         sitemap=SiteMap(),
         trap_prefix=trap_prefix(top.secret) if config.traps else None,
         site=site.name,
     )
+
+
+def make_client_store(config: Config, scope: str) -> ClientStore:
+    """Behaviour state in memory; with `shared:`, a store whose changes are also written to Redis."""
+    if config.shared is None:
+        return ClientStore(config.max_clients, config.client_ttl, config.behaviour_mb << 20)
+    return SharingClientStore(DeltaLog(config.max_clients, scope), config.max_clients, config.client_ttl,
+                              config.behaviour_mb << 20)
 
 
 def load_asn(config: Config) -> AsnDatabase:

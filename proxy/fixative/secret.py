@@ -20,10 +20,17 @@ def load_or_create_secret(state_dir: Path) -> bytes:
     except FileNotFoundError:
         pass
     data = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    write_secret(state_dir, data)
+    return data
+
+
+def write_secret(state_dir: Path, data: bytes) -> None:
+    """Save the secret owner-only, replacing the file in one step."""
+    tmp = state_dir / "secret.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-    return data
+    os.replace(tmp, state_dir / "secret")
 
 
 def derive(secret: bytes, purpose: str, message: str) -> bytes:

@@ -18,6 +18,7 @@ from .record import Record
 from .reload import Reload
 from .route import Route
 from .settings import Settings
+from .sharing import Sharing
 from .subscriptions import Subscriptions
 from .tls import TlsFingerprints
 from .treat import Treat
@@ -25,6 +26,6 @@ from .treat import Treat
 
 def make_addons(settings: Settings | None = None) -> list[Any]:
     settings = settings or Settings()
-    return [settings, Route(settings), TlsFingerprints(), ReverseDns(settings), Classify(settings), Treat(settings), Pages(settings),
+    return [settings, Route(settings), TlsFingerprints(), ReverseDns(settings), Sharing(settings), Classify(settings), Treat(settings), Pages(settings),
             OptOut(settings), Record(settings), Admin(settings), Reload(settings), Subscriptions(settings),
             OriginTimeout(settings)]

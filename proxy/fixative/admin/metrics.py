@@ -107,6 +107,20 @@ class _RuntimeCollector:
             "Seconds since the runtime was built",
             time.time() - rt.started,
         )
+        if rt.sharing is not None:
+            yield from _shared(rt.sharing.link.status())
+
+
+def _shared(link: dict[str, object]) -> Iterator[Metric]:
+    """With `shared:`: is Redis answering, and what waits or was lost while it was not."""
+    yield _gauge("fixative_shared_state_up", "1 while Redis answers, 0 while this instance judges on local state",
+                 1.0 if link["up"] else 0.0)
+    yield _counter("fixative_shared_state_outages", "Times Redis stopped answering", float(link["outages"]))
+    yield _gauge("fixative_shared_state_pending_clients", "Clients whose changes wait to be written to Redis",
+                 float(link["pending_clients"]))
+    yield _counter("fixative_shared_state_lost_clients",
+                   "Clients whose waiting changes were dropped (the backlog's cap) during an outage",
+                   float(link["lost_clients"]))
 
 
 def _counter(name: str, doc: str, value: float) -> Metric:

@@ -66,11 +66,14 @@ class ClientStore:
         if state is not None and now - state.last_seen <= self.ttl:
             self._items.move_to_end(key)
             return state
-        state = ClientState(first_seen=now, last_seen=now)
+        state = self._new(key, now)
         self._items[key] = state
         self._items.move_to_end(key)
         self._evict(now)
         return state
+
+    def _new(self, key: str, now: float) -> ClientState:
+        return ClientState(first_seen=now, last_seen=now)
 
     def peek(self, key: str) -> ClientState | None:
         return self._items.get(key)

@@ -87,5 +87,7 @@ async def get_status(request: web.Request) -> web.Response:
             "clients_tracked": len(rt.clients),
             "last_reload": state.rules.last_rebuild,
             "subscriptions": list(state.rules.subscriptions.values()),
+            # with `shared:`: Redis up or down, the backlog, the other instances, gallery-wide counts
+            "shared": await rt.sharing.report() if rt.sharing is not None else None,
         }
     )

@@ -1,0 +1,180 @@
+"""Sharing: with `shared:` in the config, this instance's behaviour state, overrides and counters are
+the gallery's, through Redis. Without it, this addon does nothing.
+
+Its request hook runs before Classify: it fetches the client's shared state (everything every instance
+has seen it do) into the local store, so the ordinary signals judge the whole client. Changes go back
+through the TrackedState/DeltaLog machinery (sharing/tracked.py) in batches. Redis down: requests are
+judged on local state, changes wait, status and metrics say so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from mitmproxy import ctx, http
+from redis.exceptions import WatchError
+
+from ..admin.overrides import read_overrides
+from ..behaviour.client import client_key
+from ..runtime import Runtime
+from ..sharing import overrides as shared_overrides
+from ..sharing import registry
+from ..sharing.delta import adopt
+from ..sharing.link import RedisLink
+from ..sharing.tracked import DeltaLog, SharingClientStore
+from .classify import facts_from_flow
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+SYNC_SECONDS = 1.0
+HEARTBEAT_SECONDS = 5.0
+
+
+class Sharing:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.link: RedisLink | None = None
+        self.attached: Runtime | None = None
+        self.base: list[Any] | None = None  # the overrides both this instance and Redis last agreed on
+        self.sync_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def running(self) -> None:
+        rt = self.settings.runtime
+        if rt is None or rt.config.shared is None:
+            return
+        shared = rt.config.shared
+        self.link = RedisLink(shared, rt.config.client_ttl, shared.instance_name(rt.config.listen))
+        self._attach(rt)
+        self.link.start()
+        self._task = asyncio.create_task(self._sync_loop())
+
+    def _attach(self, rt: Runtime) -> None:
+        assert self.link is not None
+        self.link.logs = []
+        for target in (rt, *rt.sites.values()):
+            if isinstance(target.clients, SharingClientStore):
+                self.link.attach(target.clients.log)
+        self.attached = rt
+        rt.sharing = self  # the admin's status and metrics read it from the Runtime
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        link = self.link
+        if link is None or not link.up or flow.response or not flow.live:
+            return
+        if self.settings.runtime is not self.attached and self.settings.runtime is not None:
+            self._attach(self.settings.runtime)
+        rt = self.settings.runtime_for(flow)
+        if rt is None or not isinstance(rt.clients, SharingClientStore):
+            return
+        facts = facts_from_flow(flow, rt.trusted)
+        key, _ = client_key(facts, rt.secret)
+        store = rt.clients
+        view = await link.load(store.log.scope, key)
+        if view is not None:
+            adopt(store.get(key, facts.time), view, store.log.pending.get(key))
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._count(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._count(flow)
+
+    def _count(self, flow: http.HTTPFlow) -> None:
+        decision = flow.metadata.get("fixative.decision")
+        if self.link is None or decision is None or flow.metadata.get("fixative.shared_counted"):
+            return
+        flow.metadata["fixative.shared_counted"] = True
+        rt = self.settings.runtime_for(flow)
+        site = (rt.site if rt is not None else None) or "-"
+        self.link.count(f"{site}\t{decision.verdict}\t{flow.metadata.get('fixative.treatment', 'original')}")
+
+    async def done(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        if self.link is not None:  # its registry entry stays: its event log is still worth reading
+            await self.link.stop()
+
+    # -- overrides and the registry, in the background
+    async def _sync_loop(self) -> None:
+        beat = 0.0
+        while True:
+            link, rt = self.link, self.settings.runtime
+            if link is not None and rt is not None and link.up:
+                try:
+                    await self._sync_overrides(link, rt)
+                    if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+                        await self._heartbeat(link, rt)
+                        beat = time.monotonic()
+                    self.sync_error = None
+                except (ConnectionError, ValueError) as e:
+                    self.sync_error = str(e)[:300]
+                except Exception as e:  # a rebuild that fails must not end the loop
+                    self.sync_error = f"{type(e).__name__}: {e}"[:300]
+                    log.warning("fixative: shared state: overrides not synchronised: %s", self.sync_error)
+            await asyncio.sleep(SYNC_SECONDS)
+
+    async def _sync_overrides(self, link: RedisLink, rt: Runtime) -> None:
+        local = read_overrides(rt.config.state_dir)  # ValueError: a broken file stays local, reported
+        key = f"{link.prefix}:{shared_overrides.KEY}"
+
+        async def exchange(client: Any) -> list[Any] | None:
+            async with client.pipeline(transaction=True) as pipe:
+                await pipe.watch(key)
+                remote = shared_overrides.decode(await pipe.get(key))
+                if remote is not None and shared_overrides.same(local, remote):
+                    await pipe.reset()
+                    return local
+                merged = local if remote is None else shared_overrides.merge(self.base or [], local, remote)
+                if remote is None or not shared_overrides.same(merged, remote):
+                    pipe.multi()
+                    pipe.set(key, shared_overrides.encode(merged, link.instance))
+                    try:
+                        await pipe.execute()
+                    except WatchError:  # another instance wrote meanwhile: merge again next round
+                        return None
+                return merged
+
+        merged = await link.call(exchange)
+        if merged is None:
+            return
+        if not shared_overrides.same(merged, local):
+            log.info("fixative: shared state: applying the gallery's allow/deny list (%d entries)", len(merged))
+            await self.settings.rule_control().rebuild(rt, overrides=merged, why="shared")
+        self.base = merged
+
+    async def _heartbeat(self, link: RedisLink, rt: Runtime) -> None:
+        admin = getattr(ctx.options, "fixative_admin", None) if hasattr(ctx, "options") else None
+        value = registry.heartbeat(link.instance, rt.config.listen, admin,
+                                   str((rt.config.state_dir / "events.sqlite3").resolve()), rt.started)
+        await link.call(lambda client: client.hset(f"{link.prefix}:{registry.KEY}", link.instance, value))
+
+    async def instances(self) -> list[dict[str, Any]]:
+        assert self.link is not None
+        raw = await self.link.call(lambda client: client.hgetall(f"{self.link.prefix}:{registry.KEY}"))
+        return registry.parse_instances(raw, time.time())
+
+    async def report(self) -> dict[str, Any]:
+        """For /api/status: the link's state, the instances and the gallery-wide counts (when Redis answers)."""
+        assert self.link is not None
+        out: dict[str, Any] = {**self.link.status(), "overrides_sync_error": self.sync_error,
+                               "instances": [], "totals": {}}
+        try:
+            out["instances"] = await self.instances()
+            totals: dict[str, dict[str, int]] = {}
+            for field, n in (await self.link.call(lambda client: client.hgetall(
+                    f"{self.link.prefix}:counts"))).items():  # type: ignore[union-attr]
+                site, verdict, treatment = _text(field).split("\t")
+                by_verdict = totals.setdefault(site, {})
+                by_verdict[verdict] = by_verdict.get(verdict, 0) + int(n)
+            out["totals"] = totals
+        except (ConnectionError, ValueError):
+            pass  # the link's own state already says Redis is down
+        return out
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
