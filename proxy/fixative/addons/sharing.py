@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from mitmproxy import ctx, http
@@ -24,7 +25,7 @@ from ..sharing import overrides as shared_overrides
 from ..sharing import registry
 from ..sharing.delta import adopt
 from ..sharing.link import RedisLink
-from ..sharing.tracked import DeltaLog, SharingClientStore
+from ..sharing.tracked import SharingClientStore
 from .classify import facts_from_flow
 from .settings import Settings
 
@@ -61,10 +62,14 @@ class Sharing:
         self.attached = rt
         rt.sharing = self  # the admin's status and metrics read it from the Runtime
 
-    async def request(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
+        """Without `shared:` (or with Redis down) nothing to wait for: no coroutine on the hot path."""
         link = self.link
         if link is None or not link.up or flow.response or not flow.live:
-            return
+            return None
+        return self._load(link, flow)
+
+    async def _load(self, link: RedisLink, flow: http.HTTPFlow) -> None:
         if self.settings.runtime is not self.attached and self.settings.runtime is not None:
             self._attach(self.settings.runtime)
         rt = self.settings.runtime_for(flow)
@@ -78,10 +83,12 @@ class Sharing:
             adopt(store.get(key, facts.time), view, store.log.pending.get(key))
 
     def response(self, flow: http.HTTPFlow) -> None:
-        self._count(flow)
+        if self.link is not None:
+            self._count(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
-        self._count(flow)
+        if self.link is not None:
+            self._count(flow)
 
     def _count(self, flow: http.HTTPFlow) -> None:
         decision = flow.metadata.get("fixative.decision")

@@ -87,8 +87,9 @@ class RedisLink:
             self.up = True
             self.changed_at = time.time()
             self.last_error = None
-            log.warning("fixative: shared state: Redis at %s answers; %d clients' changes to write",
-                        self.settings.redis, self.backlog())
+            if self.outages or self.backlog():  # a first connection is not news; a return is
+                log.warning("fixative: shared state: Redis at %s answers again; writing %d clients' changes",
+                            self.settings.redis, self.backlog())
             self._wake.set()
 
     def backlog(self) -> int:
