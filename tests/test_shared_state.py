@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
 import sqlite3
 import subprocess
 import time
@@ -245,6 +246,29 @@ def test_with_redis_gone_both_keep_serving_and_nothing_is_lost_when_it_returns(p
     row = wait_until(lambda: b.events(ua), 10, "instance b logged nothing")[-1]  # type: ignore[index]
     assert "behaviour/image-spree" in row["reasons"]
     assert json.loads(row["reasons"])  # the reasons are the usual JSON list
+
+
+def test_a_hung_redis_costs_a_person_at_most_the_timeout(pair, redis_server):
+    """Redis accepting connections but never answering (SIGSTOP) is the worse failure: requests must not
+    wait on it for longer than `shared.timeout` (0.25 s by default), and status must say so."""
+    a, _ = pair
+    assert redis_server.proc is not None
+    redis_server.proc.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        first = browser_get_page(a.url, "/gallery/3.html")
+        first_wait = time.monotonic() - started
+        assert first.status_code == 200 and first_wait < 5
+        shared = wait_until(lambda: (s := a.api("/api/status")["shared"]) and not s["up"] and s, 10,
+                            "instance a never said Redis is down")
+        assert shared["last_error"]  # type: ignore[index]
+        started = time.monotonic()
+        for _ in range(5):  # once it is known to be down, nobody waits for it at all
+            assert browser_get_page(a.url, "/about.html").status_code == 200
+        print(f"first request {first_wait:.2f} s, then 5 requests in {time.monotonic() - started:.2f} s")
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+    wait_until(lambda: a.api("/api/status")["shared"]["up"], 15, "instance a never reconnected")
 
 
 def browser_get_page(base: str, path: str) -> requests.Response:
