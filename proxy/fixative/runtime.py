@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from urllib.robotparser import RobotFileParser
@@ -43,6 +43,7 @@ class Runtime:
     robots_text: str | None = None
     started: float = field(default_factory=time.time)
     site: str | None = None  # this site's name, with `sites:`
+    own_mode: bool = False  # a site whose mode is its own (from its `sites:` entry, or set for it alone)
     sites: dict[str, Runtime] = field(default_factory=dict)  # with `sites:`, on the top-level Runtime: by name
     hosts: dict[str, Runtime] = field(default_factory=dict)  # ... and by normal_host
     sharing: Any = None  # with `shared:`, the Sharing addon (its status, for the admin)
@@ -59,6 +60,18 @@ class Runtime:
     @property
     def enforcing(self) -> bool:
         return self.config.mode == "enforce"
+
+    def set_mode(self, mode: str, site: str | None = None) -> None:
+        """On the top-level Runtime: one site's mode (its own from then on), or, without `site`, the
+        top level's and that of every site without a mode of its own. KeyError for an unknown site."""
+        if site is not None:
+            target = self.sites[site]
+            target.config, target.own_mode = replace(target.config, mode=mode), True
+            return
+        self.config = replace(self.config, mode=mode)
+        for target in self.sites.values():
+            if not target.own_mode:
+                target.config = replace(target.config, mode=mode)
 
     def close(self) -> None:
         """The top-level Runtime's; its sites share what it closes."""
@@ -114,6 +127,7 @@ def build_site_runtime(top: Runtime, site: Site) -> Runtime:
         sitemap=SiteMap(),
         trap_prefix=trap_prefix(top.secret) if config.traps else None,
         site=site.name,
+        own_mode=site.own_mode,
     )
 
 

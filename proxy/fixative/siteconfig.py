@@ -17,7 +17,7 @@ from .yamlsource import LineDict
 if TYPE_CHECKING:
     from .config import Config
 
-SITE_KEYS = ("name", "hosts", "upstream", "artist", "watermark", "policy", "decoy", "preset", "packs",
+SITE_KEYS = ("name", "hosts", "upstream", "mode", "artist", "watermark", "policy", "decoy", "preset", "packs",
              "thresholds", "traps", "session_cookie", "tarpit_seconds", "origin_timeout")
 EXPECTED = ("a list of {name: NAME, hosts: [example.org, 'www.example.org:8080'], upstream: URL, and any of: "
             + ", ".join(SITE_KEYS[3:]) + "}")
@@ -38,6 +38,12 @@ class Site:
     name: str
     hosts: tuple[str, ...]  # lower case; "name" matches any port, "name:port" only that port
     config: Config  # the top-level settings with this site's own on top
+    own: frozenset[str] = frozenset()  # the Config fields this site set itself (the command line's win)
+
+    @property
+    def own_mode(self) -> bool:
+        """The site keeps its mode when the whole proxy's changes (POST /api/mode without a site)."""
+        return "mode" in self.own
 
 
 @dataclass
@@ -81,6 +87,7 @@ def parse_sites(path: Path, value: Any, line: int, problems: list[str], site_val
             if key not in SITE_KEYS:
                 problems.append(f"{path}:{item.line_of(key)}: sites: {label}: {key}: unknown per-site setting; "
                                 f"known: {', '.join(SITE_KEYS)} (other settings are shared by every site)")
+        _check_mode(path, item, label, problems)
         name = item.get("name")
         if not isinstance(name, str) or not name.strip() or name.strip() == "-":
             problems.append(f"{at}: sites: {label}: needs `name: NAME` (text, not '-')")
@@ -104,6 +111,16 @@ def parse_sites(path: Path, value: Any, line: int, problems: list[str], site_val
         if name is not None and hosts:
             specs.append(SiteSpec(name, hosts, values, where, at))
     return specs
+
+
+def _check_mode(path: Path, item: LineDict, label: str, problems: list[str]) -> None:
+    """A site's own `mode:` (text that is no mode; other types are reported with the other settings)."""
+    from .config import MODES
+
+    mode = item.get("mode")
+    if isinstance(mode, str) and mode.strip() not in MODES:
+        problems.append(f"{path}:{item.line_of('mode')}: sites: {label}: mode: {mode!r} is not a mode; "
+                        "use observe (log only) or enforce, or leave it out for the top level's")
 
 
 def _hosts(path: Path, item: LineDict, label: str, problems: list[str]) -> tuple[str, ...]:

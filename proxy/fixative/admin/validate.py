@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+MAX_HOST = 260
+HOST_FORBIDDEN = " /\\\r\n\t\0@?#"
 
 
 def fail(
@@ -117,6 +123,30 @@ def site_param(params: dict[str, str], sites: Iterable[str]) -> str | None:
     if value is not None and value not in (*names, "-"):
         fail("site", f"no such site; the sites are {', '.join((*names, '-'))}", web.HTTPNotFound)
     return value
+
+
+def site_of(rt: Runtime, site: str | None, host: str | None) -> Runtime:
+    """The Runtime of one site, by its name and/or by a Host as a request would send it (default_site
+    included); the top-level Runtime with neither. 404 for a site or host the proxy does not serve,
+    or a host that reaches another site than the one named."""
+    found = rt
+    if host is not None:
+        if not host or len(host) > MAX_HOST or any(c in host for c in HOST_FORBIDDEN):
+            fail("host", "expected a host name as in a Host header, e.g. mara.example or mara.example:8080")
+        by_host = rt.for_host(host)
+        if by_host is None:
+            fail("host", f"no site answers to {host!r} and there is no default_site; the sites' hosts are "
+                         f"{', '.join(sorted(rt.hosts))}", web.HTTPNotFound)
+        found = by_host
+    if site is not None:
+        if site not in rt.sites:
+            fail("site", f"no such site; the sites are {', '.join(rt.sites)}" if rt.sites else
+                 "no such site: this proxy serves one site (`site` needs `sites:` in the config)", web.HTTPNotFound)
+        if host is not None and found is not rt.sites[site]:
+            fail("host", f"{host!r} reaches site {found.site!r}, not {site!r}; give one of the two",
+                 web.HTTPNotFound)
+        found = rt.sites[site]
+    return found
 
 
 def choice(

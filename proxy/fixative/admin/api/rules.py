@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 from aiohttp import web
 
 from ...config import MODES
 from ...rules.loader import RulePackError
+from ...runtime import Runtime
 from ..keys import STATE
 from ..overrides import MAX_OVERRIDES, Override, parse_override
-from ..validate import fail, json_body, query
+from ..validate import fail, json_body, query, site_of
 
 PACK_ACTIONS = ("enable", "disable", "reload")
 
@@ -132,11 +133,21 @@ async def delete_overrides(request: web.Request) -> web.Response:
     return web.json_response(_listing(kept))
 
 
+def site_modes(rt: Runtime) -> list[dict[str, object]]:
+    """With `sites:`, each site's mode and whether it is its own (kept when the whole proxy's changes)."""
+    return [{"name": name, "mode": site.config.mode, "enforcing": site.enforcing, "own_mode": site.own_mode}
+            for name, site in rt.sites.items()]
+
+
 async def post_mode(request: web.Request) -> web.Response:
-    """{mode: observe|enforce}: in force at once, until the proxy restarts (then --mode/config decide)."""
-    body = await json_body(request, {"mode": str}, required=("mode",))
+    """{mode: observe|enforce, site?: NAME}: in force at once, until the proxy restarts (then --mode/config
+    decide). Without `site`: the whole proxy's, and every site's without a mode of its own."""
+    body = await json_body(request, {"mode": str, "site": str}, required=("mode",))
     if body["mode"] not in MODES:
         fail("mode", f"expected one of {', '.join(MODES)}")
     rt = request.app[STATE].runtime()
-    rt.config = replace(rt.config, mode=body["mode"])
-    return web.json_response({"mode": rt.config.mode, "enforcing": rt.enforcing})
+    site = body.get("site")
+    target = site_of(rt, site, None)
+    rt.set_mode(body["mode"], site)
+    return web.json_response({"mode": target.config.mode, "enforcing": target.enforcing, "site": site,
+                              "sites": site_modes(rt)})

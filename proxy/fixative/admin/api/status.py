@@ -1,5 +1,5 @@
 """GET /api/status: mode, uptime, versions, packs in force, the last rules reload, subscriptions,
-and whether the upstream answers."""
+and whether the upstream answers; with `sites:`, each site's mode, rules and upstream too."""
 
 from __future__ import annotations
 
@@ -79,12 +79,13 @@ async def get_status(request: web.Request) -> web.Response:
             "hosted_sites": [
                 {"name": name, "hosts": list(next(s.hosts for s in rt.config.sites if s.name == name)),
                  "upstream": site.config.upstream, "artist": site.config.artist, "preset": site.config.preset,
+                 "mode": site.config.mode, "enforcing": site.enforcing, "own_mode": site.own_mode,
                  "rules": len(site.rules.rules), "clients_tracked": len(site.clients),
                  "health": site_health[name]}
                 for name, site in rt.sites.items()
             ],
             "events": {"written": rt.events.written, "dropped": rt.events.dropped},
-            "clients_tracked": len(rt.clients),
+            "clients_tracked": len(rt.clients) + sum(len(site.clients) for site in rt.sites.values()),
             "last_reload": state.rules.last_rebuild,
             "subscriptions": list(state.rules.subscriptions.values()),
             # with `shared:`: Redis up or down, the backlog, the other instances, gallery-wide counts
