@@ -454,10 +454,13 @@ async def test_bad_overrides_are_refused_naming_the_field(api, payload, field):
 async def test_mode_switches_at_once(api):
     client, state = api
     r = await client.post("/api/mode", headers=AUTH, json={"mode": "observe"})
-    assert await r.json() == {"mode": "observe", "enforcing": False}
+    assert await r.json() == {"mode": "observe", "enforcing": False, "site": None, "sites": []}
     assert state.holder.runtime.config.mode == "observe"
     r = await client.post("/api/mode", headers=AUTH, json={"mode": "panic"})
     assert r.status == 400 and (await r.json())["field"] == "mode"
+    r = await client.post("/api/mode", headers=AUTH, json={"mode": "enforce", "site": "mara"})
+    assert r.status == 404 and "this proxy serves one site" in (await r.json())["error"]
+    assert state.holder.runtime.config.mode == "observe"
 
 
 async def test_trust_browser_cookie_is_signed_by_this_install(api):
@@ -477,7 +480,7 @@ async def test_metrics_count_decisions_and_read_the_runtime(api):
     decision = Decision("scraper", 80, (Reason("ai-agents", "gptbot", "GPTBot", 0, "deny"),))
     state.metrics.observe(decision, "decoy", True, 0.02)
     text = await (await client.get("/metrics", headers=AUTH)).text()
-    assert 'fixative_requests_total{applied="true",treatment="decoy",verdict="scraper"} 1.0' in text
-    assert 'fixative_rule_hits_total{rule="ai-agents/gptbot"} 1.0' in text
+    assert 'fixative_requests_total{applied="true",site="",treatment="decoy",verdict="scraper"} 1.0' in text
+    assert 'fixative_rule_hits_total{rule="ai-agents/gptbot",site=""} 1.0' in text
     assert "fixative_treatment_seconds_bucket" in text and "fixative_render_cache_hit_ratio" in text
     assert "fixative_clients_tracked 0.0" in text

@@ -79,14 +79,14 @@ def test_trusted_browser_gets_originals_and_metrics_count_it(
         assert events[1]["reasons"][0].startswith("local-overrides/trusted-browser")
         metrics = requests.get(admin + "/metrics", headers=auth).text
         assert (
-            'fixative_requests_total{applied="true",treatment="decoy",verdict="scraper"} 2.0'
+            'fixative_requests_total{applied="true",site="",treatment="decoy",verdict="scraper"} 2.0'
             in metrics
         )
         assert (
-            'fixative_requests_total{applied="false",treatment="original",verdict="human"} 1.0'
+            'fixative_requests_total{applied="false",site="",treatment="original",verdict="human"} 1.0'
             in metrics
         )
-        assert 'fixative_rule_hits_total{rule="local-overrides/trusted-browser"} 1.0' in metrics
+        assert 'fixative_rule_hits_total{rule="local-overrides/trusted-browser",site=""} 1.0' in metrics
         assert (
             "fixative_render_cache_hits_total 1.0" in metrics
         )  # the second decoy came from the cache

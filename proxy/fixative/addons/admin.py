@@ -1,5 +1,5 @@
 """Admin: the control plane's backend (API, dashboard, /metrics) inside mitmproxy's event loop,
-plus the two per-request jobs it owns: honouring a trusted browser and counting metrics.
+plus the two per-request jobs it owns: honouring a trusted browser and counting metrics (by site).
 
 Runs last in the addon list. Its request hook comes after Classify: a browser with a
 valid trust cookie gets its decision replaced by a human one whose reason is the
@@ -207,7 +207,18 @@ class Admin:
             and flow.response.timestamp_end
         ):
             seconds = max(0.0, time.time() - flow.response.timestamp_end)
-        self.state.metrics.observe(decision, treatment, applied, seconds)
+        site = metrics_site(self.settings.runtime_for(flow))
+        self.state.metrics.observe(decision, treatment, applied, seconds, site)
+
+
+def metrics_site(rt: Runtime | None) -> str:
+    """The `site` label, as the event log's site column (addons/record.py): the site's name, "-" for a
+    Host no site has; "" with one site, where the log has null."""
+    if rt is None:
+        return ""
+    if rt.site is not None:
+        return rt.site
+    return "-" if rt.sites else ""
 
 
 def strip_trust_cookie(request: http.Request) -> None:

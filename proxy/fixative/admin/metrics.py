@@ -1,10 +1,16 @@
 """Prometheus metrics, in a registry of their own: cheap counters bumped from the response hook,
-and gauges read from the Runtime at scrape time."""
+and gauges read from the Runtime at scrape time.
+
+Request and rule counters carry a `site` label: the site's name with `sites:` ("-" for a Host no
+site has), "" with one site (the event log's site is null there). With `sites:`, fixative_site_*
+gauges give each site's clients, mode and rules; the unlabelled gauges are the whole proxy's.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -21,13 +27,13 @@ class Metrics:
         self.requests = Counter(
             "fixative_requests",
             "Requests decided, by verdict and treatment given",
-            ["verdict", "treatment", "applied"],
+            ["site", "verdict", "treatment", "applied"],
             registry=self.registry,
         )
         self.rule_hits = Counter(
             "fixative_rule_hits",
             "Rules that fired (each reason of each decision)",
-            ["rule"],
+            ["site", "rule"],
             registry=self.registry,
         )
         self.treatment_seconds = Histogram(
@@ -38,14 +44,26 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_RuntimeCollector(runtime))
+        # Label children by their values: observe() runs on every response, and .labels() takes a
+        # lock and rebuilds the key each time. Bounded: sites, verdicts, treatments and rules are fixed sets.
+        self._requests: dict[tuple[str, str, str, bool], Any] = {}
+        self._hits: dict[tuple[str, str], Any] = {}
 
     def observe(
-        self, decision: Decision, treatment: str, applied: bool, seconds: float | None
+        self, decision: Decision, treatment: str, applied: bool, seconds: float | None, site: str = ""
     ) -> None:
-        """Count one decided request; label values come from fixed sets (verdicts, treatments, rules)."""
-        self.requests.labels(decision.verdict, treatment, "true" if applied else "false").inc()
+        """Count one decided request of `site` ("" with one site); label values come from fixed sets."""
+        key = (site, decision.verdict, treatment, applied)
+        child = self._requests.get(key)
+        if child is None:
+            child = self._requests[key] = self.requests.labels(
+                site, decision.verdict, treatment, "true" if applied else "false")
+        child.inc()
         for reason in decision.reasons:
-            self.rule_hits.labels(reason.name).inc()
+            hit = self._hits.get((site, reason.name))
+            if hit is None:
+                hit = self._hits[(site, reason.name)] = self.rule_hits.labels(site, reason.name)
+            hit.inc()
         if seconds is not None:
             self.treatment_seconds.labels(treatment).observe(seconds)
 
@@ -85,8 +103,11 @@ class _RuntimeCollector:
             "Renders that failed, timed out or were refused",
             rt.renderer.failures + rt.renderer.timeouts + rt.renderer.overloaded,
         )
+        sites = rt.sites.items()
         yield _gauge(
-            "fixative_clients_tracked", "Clients with behaviour state in memory", len(rt.clients)
+            "fixative_clients_tracked",
+            "Clients with behaviour state in memory (every site's)",
+            len(rt.clients) + sum(len(site.clients) for _, site in sites),
         )
         yield _counter(
             "fixative_events_written", "Events written to the event log", rt.events.written
@@ -98,7 +119,7 @@ class _RuntimeCollector:
         )
         yield _gauge(
             "fixative_enforcing",
-            "1 in enforce mode, 0 in observe mode",
+            "1 in enforce mode, 0 in observe mode (the whole proxy's; see fixative_site_enforcing)",
             1.0 if rt.enforcing else 0.0,
         )
         yield _gauge("fixative_rules_loaded", "Rules in force", len(rt.rules.rules))
@@ -109,6 +130,13 @@ class _RuntimeCollector:
         )
         if rt.sharing is not None:
             yield from _shared(rt.sharing.link.status())
+        if sites:
+            yield _per_site("fixative_site_clients_tracked", "Clients with behaviour state in memory, by site",
+                            {name: len(site.clients) for name, site in sites})
+            yield _per_site("fixative_site_enforcing", "1 where the site is in enforce mode, 0 in observe mode",
+                            {name: 1.0 if site.enforcing else 0.0 for name, site in sites})
+            yield _per_site("fixative_site_rules_loaded", "Rules in force, by site",
+                            {name: len(site.rules.rules) for name, site in sites})
 
 
 def _shared(link: dict[str, object]) -> Iterator[Metric]:
@@ -126,6 +154,13 @@ def _shared(link: dict[str, object]) -> Iterator[Metric]:
 def _counter(name: str, doc: str, value: float) -> Metric:
     family = CounterMetricFamily(name, doc)
     family.add_metric([], value)
+    return family
+
+
+def _per_site(name: str, doc: str, values: dict[str, float]) -> Metric:
+    family = GaugeMetricFamily(name, doc, labels=["site"])
+    for site, value in values.items():
+        family.add_metric([site], value)
     return family
 
 
