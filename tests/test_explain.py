@@ -67,7 +67,8 @@ def test_explain_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _explain(capsys, "--ua", "curl/8.7.1", "--path", "/images/full/a.jpg", "--json")
     result = json.loads(out)
     assert code == 0
-    assert set(result) == {"verdict", "score", "decided_by", "reasons", "kind", "treatment", "mode"}
+    assert set(result) == {"verdict", "score", "decided_by", "reasons", "kind", "treatment", "mode", "site"}
+    assert result["site"] is None  # the top-level settings (no --site or --host)
     assert (result["verdict"], result["kind"], result["treatment"], result["mode"]) == (
         "scraper", "image", "decoy", "enforce")
     assert {"rule": "http-libraries/curl-wget", "weight": 80, "action": None,

@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a request the same client made before, in order (repeatable), e.g. "
                               "--after 'GET /gallery/1.html'; shows behaviour without a server")
     explain.add_argument("--config", type=Path, help="config file (YAML)")
+    explain.add_argument("--site", metavar="NAME",
+                         help="with `sites:` in --config: explain with this site's packs, thresholds, policy "
+                              "and mode (default: the top-level settings)")
+    explain.add_argument("--host", metavar="HOST",
+                         help="with `sites:` in --config: the site this Host reaches (as --site)")
     explain.add_argument("--preset", help="rule preset: strict, balanced or permissive")
     explain.add_argument("--json", action="store_true", help="print JSON")
     explain.set_defaults(handler=cmd_explain)
@@ -213,7 +218,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     from .runtime import load_asn
 
-    config = _config_from(args)
+    site, config = _site_config(_config_from(args), args.site, args.host)
     rules = load_rules(config.preset, list(config.packs), config.thresholds)
     headers = []
     for raw in args.header:
@@ -232,8 +237,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     treatment = config.policy.treatment(decision.verdict, facts.kind)
     if args.json:
         print(json.dumps({**decision.as_dict(), "kind": facts.kind, "treatment": treatment,
-                          "mode": config.mode}, indent=2))
+                          "mode": config.mode, "site": site}, indent=2))
         return 0
+    if site is not None:
+        print(f"site: {site} ({config.preset} preset)")
     print(f"verdict: {decision.verdict} (score {decision.score}; suspect at {rules.thresholds.suspect}, "
           f"scraper at {rules.thresholds.scraper})")
     if decision.decided_by:
@@ -243,6 +250,35 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for reason in decision.reasons:
         print(f"  {reason}")
     return 0
+
+
+def _site_config(config: Config, site: str | None, host: str | None) -> tuple[str | None, Config]:
+    """--site NAME or --host HOST: that site's name and settings from the config's `sites:` (None and
+    the top level's without either); ConfigError for a site or host the config does not have."""
+    from .siteconfig import find_site, normal_host
+
+    if site is None and host is None:
+        return None, config
+    if site is not None and host is not None:
+        raise ConfigError(["--site, --host: give one of the two (a site's name, or a Host it answers to)"])
+    option = "--site" if site is not None else "--host"
+    if not config.sites:
+        raise ConfigError([f"{option}: {config.source} has no `sites:`; give --config FILE with `sites:`, "
+                           "or leave out the option"])
+    names = {s.name: s for s in config.sites}
+    if site is not None:
+        if site not in names:
+            raise ConfigError([f"--site {site!r}: no such site in {config.source}; the sites are "
+                               f"{', '.join(names)}"])
+        return site, names[site].config
+    found = find_site({normal_host(h): s for s in config.sites for h in s.hosts}, host)
+    if found is None and config.default_site is not None:
+        found = names[config.default_site]
+    if found is None:
+        hosts = ", ".join(h for s in config.sites for h in s.hosts)
+        raise ConfigError([f"--host {host!r}: no site in {config.source} answers to it and there is no "
+                           f"default_site; the sites' hosts are {hosts}"])
+    return found.name, found.config
 
 
 def _explain_with_history(rules: RuleSet, facts: Facts, history: list[str]) -> Decision:

@@ -78,15 +78,13 @@ def page(
     return {"events": events, "next_before": events[-1]["id"] if more else None}
 
 
-def after(path: Path, last_id: int, limit: int = 200) -> list[dict[str, Any]]:
-    """Events newer than last_id, oldest first (for the live stream)."""
+def after(path: Path, last_id: int, limit: int = 200, site: str | None = None) -> list[dict[str, Any]]:
+    """Events newer than last_id, oldest first (for the live stream); of one site, with `sites:`."""
+    sql, args = "SELECT * FROM events WHERE id > ?", [last_id]
+    if site is not None:
+        sql, args = sql + " AND site = ?", [*args, site]
     with reader(path) as conn:
-        return [
-            _event(r)
-            for r in conn.execute(
-                "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit)
-            )
-        ]
+        return [_event(r) for r in conn.execute(sql + " ORDER BY id LIMIT ?", (*args, limit))]
 
 
 def last_id(path: Path) -> int:

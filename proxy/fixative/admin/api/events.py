@@ -1,4 +1,5 @@
-"""GET /api/events (newest first, paged by id) and GET /api/events/stream (Server-Sent Events).
+"""GET /api/events (newest first, paged by id) and GET /api/events/stream (Server-Sent Events),
+each of every site or, with ?site=NAME, of one.
 
 The stream polls the SQLite log by id every half second from its own connection:
 events reach the log within a quarter second of their response, so the feed is
@@ -37,8 +38,9 @@ async def get_events(request: web.Request) -> web.Response:
 
 
 async def stream_events(request: web.Request) -> web.StreamResponse:
-    """`event: decision` with the event as JSON, `id:` its row id; resumes after Last-Event-ID or ?after=."""
-    params = query(request, ("after",))
+    """`event: decision` with the event as JSON, `id:` its row id; resumes after Last-Event-ID or ?after=;
+    ?site=NAME: only that site's events (as /api/events)."""
+    params = query(request, ("after", "site"))
     after = int_param(params, "after", None, 0, MAX_ID)
     resume = request.headers.get("Last-Event-ID")
     if after is None and resume is not None:
@@ -46,6 +48,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             fail("Last-Event-ID", "expected an event id")
         after = int(resume)
     rt = request.app[STATE].runtime()
+    site = site_param(params, rt.sites)
     path = rt.events.path
     last = after if after is not None else await asyncio.to_thread(eventstore.last_id, path)
     response = web.StreamResponse(
@@ -64,7 +67,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         quiet_since = time.monotonic()
         while True:
             try:
-                batch = await asyncio.to_thread(eventstore.after, path, last)
+                batch = await asyncio.to_thread(eventstore.after, path, last, 200, site)
             except sqlite3.Error:
                 batch = []
             for event in batch:

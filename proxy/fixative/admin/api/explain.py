@@ -1,4 +1,6 @@
-"""POST /api/explain: the verdict and reasons for a described request, as `fixative explain --json`."""
+"""POST /api/explain: the verdict and reasons for a described request, as `fixative explain --json`;
+with `sites:`, by one site's rules, policy and mode (`site`, or the site a `host` reaches; it only
+picks the site); without either, by the top-level settings every site inherits."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from aiohttp import web
 
 from ...facts import Facts
 from ..keys import STATE
-from ..validate import fail, json_body
+from ..validate import fail, json_body, site_of
 
 FIELDS: dict[str, type | tuple[type, ...]] = {
     "user_agent": (str, type(None)),
@@ -17,6 +19,8 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
     "path": str,
     "method": str,
     "headers": (list, dict),
+    "site": str,
+    "host": str,
 }
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 MAX_HEADERS = 100
@@ -60,13 +64,14 @@ async def post_explain(request: web.Request) -> web.Response:
     headers = parse_headers(body.get("headers", []))
     if ua is not None and not any(n.lower() == "user-agent" for n, _ in headers):
         headers.insert(0, ("User-Agent", ua))
-    rt = request.app[STATE].runtime()
+    rt = site_of(request.app[STATE].runtime(), body.get("site"), body.get("host"))
     facts = Facts(ip=ip, user_agent=ua, path=path, method=method.upper(), headers=tuple(headers))
     decision = rt.classifier.classify(facts)
     return web.json_response(
         {
             **decision.as_dict(),
             "kind": facts.kind,
+            "site": rt.site,
             "mode": rt.config.mode,
             "treatment": rt.config.policy.treatment(decision.verdict, facts.kind),
         }

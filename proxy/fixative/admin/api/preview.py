@@ -3,6 +3,8 @@
 The path is fetched from the configured upstream only (never another host), then
 classified and treated by the running pipeline: the same rules, policy, mode and
 render pool (and cache) as live traffic. ?raw=1 answers with the bytes themselves.
+With `sites:`, ?site=NAME or ?host=HOST picks the site (its upstream, rules, policy and
+mode); without either, the default_site, else the first site.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ...responses import make_block_response
 from ...treatments.apply import decoy_image, watermarked_image
 from ..keys import CLIENT, STATE
 from ..preview import PROFILES, check_path, profile_facts, profile_signals, response_headers
-from ..validate import choice, fail, query
+from ..validate import choice, fail, query, site_of
 
 BLOCK_BODY = make_block_response().content or b""
 
@@ -48,7 +50,7 @@ async def read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:
 
 
 async def get_preview(request: web.Request) -> web.StreamResponse:
-    params = query(request, ("path", "profile", "raw"))
+    params = query(request, ("path", "profile", "raw", "site", "host"))
     try:
         path = check_path(params.get("path"))
     except ValueError as e:
@@ -56,9 +58,14 @@ async def get_preview(request: web.Request) -> web.StreamResponse:
     profile = PROFILES[choice(params, "profile", PROFILES, "person") or "person"]
     raw = choice(params, "raw", ("0", "1"), "0") == "1"
     state = request.app[STATE]
-    rt = state.runtime()
-    url = upstream_url(state.upstream, path)
-    facts = profile_facts(profile, path, url.raw_authority or "", time.time())
+    top = state.runtime()
+    rt = site_of(top, params.get("site"), params.get("host"))
+    if top.sites and rt is top:
+        rt = top.sites[top.config.default_site or next(iter(top.sites))]
+    url = upstream_url(rt.config.upstream if top.sites and rt.config.upstream else state.upstream, path)
+    hosts = next((s.hosts for s in top.config.sites if s.name == rt.site), ())
+    host = params.get("host") or (hosts[0] if hosts else url.raw_authority or "")
+    facts = profile_facts(profile, path, host, time.time())
     decision = rt.classifier.classify(facts, profile_signals(profile, facts, rt.sitemap))
     send = {
         k: v for k, v in facts.headers if k.lower() not in ("host", "connection", "accept-encoding")
@@ -119,10 +126,13 @@ async def get_preview(request: web.Request) -> web.StreamResponse:
         out.headers["X-Fixative-Verdict"] = decision.verdict
         out.headers["X-Fixative-Treatment"] = treatment
         out.headers["X-Fixative-Applied"] = "1" if applied else "0"
+        if rt.site is not None:
+            out.headers["X-Fixative-Site"] = rt.site
         return out
     return web.json_response(
         {
             "path": path,
+            "site": rt.site,
             "profile": profile.name,
             "label": profile.label,
             "verdict": decision.verdict,
