@@ -6,7 +6,11 @@ const VERDICTS = ["human", "suspect", "scraper"];
 const PROFILES = [["person", "A person"], ["gptbot", "GPTBot"], ["img2dataset", "img2dataset"],
                   ["forged-chrome", "Script posing as Chrome"]];
 const $ = (id) => document.getElementById(id);
-const state = { range: 86400, site: "", stats: null, lastId: null, streamAbort: null, previewUrls: [] };
+const state = { range: 86400, site: "", sites: [], stats: null, lastId: null, streamAbort: null, previewUrls: [] };
+// The chosen site's name as a query parameter ("-": requests for Hosts no site has), or nothing for all sites.
+const siteQuery = (sep = "&") => (state.site ? `${sep}site=${encodeURIComponent(state.site)}` : "");
+// A real site chosen: the mode switch and the preview are that site's; otherwise the whole proxy's.
+const hostedSite = () => state.sites.find((h) => h.name === state.site) || null;
 
 class Unauthorized extends Error {}
 
@@ -76,10 +80,13 @@ async function signIn(token) {
 
 async function refreshStatus() {
   const s = await json("/api/status");
+  state.sites = s.hosted_sites || [];
+  const shown = hostedSite() || s;
   for (const mode of ["observe", "enforce"]) {
-    $(`mode-${mode}`).setAttribute("aria-checked", String(s.mode === mode));
+    $(`mode-${mode}`).setAttribute("aria-checked", String(shown.mode === mode));
   }
-  $("observe-banner").hidden = s.mode !== "observe";
+  $("mode-switch").setAttribute("aria-label", hostedSite() ? `Mode of ${state.site}` : "Mode");
+  $("observe-banner").hidden = shown.mode !== "observe";
   const pill = $("upstream-pill");
   const checks = s.hosted_sites && s.hosted_sites.length ? s.hosted_sites.map((h) => ({ name: h.name, ...h.health }))
     : [s.upstream];
@@ -103,8 +110,7 @@ async function refreshStatus() {
 async function refreshStats() {
   const until = Date.now() / 1000;
   const buckets = state.range === 3600 ? 60 : state.range === 86400 ? 48 : 56;
-  const site = state.site ? `&site=${encodeURIComponent(state.site)}` : "";
-  const s = await json(`/api/stats?since=${until - state.range}&until=${until}&buckets=${buckets}${site}`);
+  const s = await json(`/api/stats?since=${until - state.range}&until=${until}&buckets=${buckets}${siteQuery()}`);
   state.stats = s;
   for (const v of VERDICTS) $(`count-${v}`).textContent = fmt.format(s.verdicts[v]);
   const altered = s.treatments.filter((t) => t.applied && t.treatment !== "original").reduce((a, t) => a + t.count, 0);
@@ -190,7 +196,6 @@ function niceMax(n) {
 // ---- live feed (Server-Sent Events read through fetch, so the token stays in a header) ----------
 
 function addToFeed(e, live = true) {
-  if (state.site && e.site !== state.site) return;  // one site chosen: its requests only, from now on
   const feed = $("feed");
   $("feed-empty").hidden = true;
   const time = new Date(e.ts * 1000).toLocaleTimeString();
@@ -201,7 +206,7 @@ function addToFeed(e, live = true) {
     el("span", { class: "why", title: e.reasons.join("\n"), text: e.reasons.length ? reasonText(e.reasons[0]) : "no rule matched" }));
   feed.prepend(item);
   while (feed.children.length > 80) feed.lastChild.remove();
-  if (live && state.stats && (!state.site || e.site === state.site)) {
+  if (live && state.stats) {
     state.stats.verdicts[e.verdict] += 1;
     $(`count-${e.verdict}`).textContent = fmt.format(state.stats.verdicts[e.verdict]);
   }
@@ -217,14 +222,16 @@ async function startStream() {
   const abort = new AbortController();
   state.streamAbort = abort;
   const pill = $("live-pill");
-  if (state.lastId === null) {
-    const recent = await json("/api/events?limit=25");
+  if (state.lastId === null) {  // the stream and this page are of the chosen site only (server-side)
+    $("feed").replaceChildren();
+    $("feed-empty").hidden = false;
+    const recent = await json(`/api/events?limit=25${siteQuery()}`);
     recent.events.reverse().forEach((e) => addToFeed(e, false));
     state.lastId = recent.events.length ? recent.events[recent.events.length - 1].id : 0;
   }
   while (!abort.signal.aborted) {
     try {
-      const res = await api(`/api/events/stream?after=${state.lastId}`, { signal: abort.signal });
+      const res = await api(`/api/events/stream?after=${state.lastId}${siteQuery()}`, { signal: abort.signal });
       pill.textContent = "live";
       pill.className = "pill live ok";
       const reader = res.body.getReader();
@@ -236,7 +243,7 @@ async function startStream() {
         buffer += decoder.decode(value, { stream: true });
         let cut;
         while ((cut = buffer.indexOf("\n\n")) >= 0) {
-          handleBlock(buffer.slice(0, cut));
+          if (!abort.signal.aborted) handleBlock(buffer.slice(0, cut));  // not after the site changed
           buffer = buffer.slice(cut + 2);
         }
       }
@@ -315,8 +322,9 @@ async function runPreview(path) {
   const box = $("previews");
   box.replaceChildren();
   for (const [profile, label] of PROFILES) {
-    const res = await api(`/api/preview?path=${encodeURIComponent(path)}&profile=${profile}&raw=1`);
-    if (res.status === 400) {
+    const site = hostedSite() ? `&site=${encodeURIComponent(state.site)}` : "";
+    const res = await api(`/api/preview?path=${encodeURIComponent(path)}&profile=${profile}&raw=1${site}`);
+    if (res.status === 400 || res.status === 404) {
       $("preview-error").textContent = (await res.json()).error;
       return;
     }
@@ -352,7 +360,8 @@ $("logout").addEventListener("click", () => {
 });
 for (const button of document.querySelectorAll("[data-mode]")) {
   button.addEventListener("click", guard(async () => {
-    await json("/api/mode", { method: "POST", body: JSON.stringify({ mode: button.dataset.mode }) });
+    const site = hostedSite() ? { site: state.site } : {};
+    await json("/api/mode", { method: "POST", body: JSON.stringify({ mode: button.dataset.mode, ...site }) });
     await refreshStatus();
   }));
 }
@@ -365,7 +374,9 @@ for (const button of document.querySelectorAll("[data-range]")) {
 }
 $("site").addEventListener("change", guard(async () => {
   state.site = $("site").value;
-  await refreshStats();
+  state.lastId = null;  // the feed starts again with the chosen site's recent requests
+  startStream();
+  await Promise.all([refreshStats(), refreshStatus()]);
 }));
 $("reload-packs").addEventListener("click", guard(() => changePacks({ action: "reload" })));
 $("override-form").addEventListener("submit", guard(async (ev) => {
