@@ -163,6 +163,9 @@ def test_without_redis_the_same_split_client_goes_unseen(origin, site, tmp_path)
     b = Instance(origin.url, tmp_path / "b", None, "b")
     try:
         assert spree_across(a, b, site, CHROME_UA.replace("131.0.0.0", "131.0.1.2")) == [True, True, True]
+        alone = requests.get(a.admin + "/api/instances", headers={"Authorization": f"Bearer {a.token}"}, timeout=10)
+        assert alone.status_code == 404 and "shares no state" in alone.json()["error"]
+        assert a.api("/api/status")["shared"] is None
     finally:
         a.stop()
         b.stop()
@@ -200,6 +203,66 @@ def test_an_override_made_on_one_instance_applies_on_the_other(pair, site):
     assert original(got, work)
     row = wait_until(lambda: b.events(ua), 10, "instance b logged nothing")[-1]  # type: ignore[index]
     assert row["verdict"] == "human" and f"local-overrides/{added}" in row["reasons"]
+
+
+def test_a_mode_switched_on_one_instance_switches_the_other(pair, site):
+    a, b = pair
+    work = full_images(site)[8]
+    try:
+        r = requests.post(a.admin + "/api/mode", json={"mode": "observe"}, timeout=10,
+                          headers={"Authorization": f"Bearer {a.token}"})
+        assert r.status_code == 200 and r.json()["mode"] == "observe"
+        wait_until(lambda: b.api("/api/status")["mode"] == "observe", 15, "instance b never switched to observe")
+        assert original(requests.get(f"{b.url}/images/full/{work.name}", headers={"User-Agent": "GPTBot/1.2"},
+                                     timeout=60), work)
+    finally:
+        requests.post(a.admin + "/api/mode", json={"mode": "enforce"}, timeout=10,
+                      headers={"Authorization": f"Bearer {a.token}"})
+    wait_until(lambda: b.api("/api/status")["mode"] == "enforce", 15, "instance b never switched back")
+    assert not original(requests.get(f"{b.url}/images/full/{work.name}", headers={"User-Agent": "GPTBot/1.2"},
+                                     timeout=60), work)
+
+
+def test_one_dashboard_reads_the_other_instances_event_log(pair):
+    a, b = pair
+    ua = "curl/8.0 (instance-log-test)"
+    requests.get(b.url + "/contact.html", headers={"User-Agent": ua}, timeout=30)
+    wait_until(lambda: b.events(ua), 10, "instance b logged nothing")
+    listed = wait_until(lambda: (found := a.api("/api/instances")) and len(found["instances"]) >= 2 and found,
+                        15, "instance a never listed two instances")
+    assert listed["self"] == "a" and {"a", "b"} <= {i["name"] for i in listed["instances"]}  # type: ignore[index]
+    theirs = a.api("/api/events?instance=b&limit=500")["events"]
+    assert any(e["user_agent"] == ua for e in theirs)
+    assert not any(e["user_agent"] == ua for e in a.api("/api/events?limit=500")["events"])
+    assert a.api("/api/stats?instance=b")["total"] == b.api("/api/stats")["total"]
+    missing = requests.get(a.admin + "/api/events?instance=nobody", timeout=10,
+                           headers={"Authorization": f"Bearer {a.token}"})
+    assert missing.status_code == 404 and "no such instance; the instances are" in missing.json()["error"]
+
+
+def test_the_dashboard_shows_redis_and_reads_the_other_instance_in_chromium(pair):
+    from playwright.sync_api import expect, sync_playwright
+
+    from browser import CHROMIUM, CHROMIUM_ARGS
+
+    a, b = pair
+    ua = "Wget/1.21.3 (dashboard-instance-test)"
+    for _ in range(3):
+        requests.get(b.url + "/about.html", headers={"User-Agent": ua}, timeout=30)
+    wait_until(lambda: len(b.events(ua)) == 3, 10, "instance b did not log three requests")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_context(viewport={"width": 1440, "height": 1200}).new_page()
+        page.goto(a.admin + "/")
+        page.fill("#token", a.token)
+        page.click("#login-form button")
+        expect(page.locator("#shared-pill")).to_contain_text("shared · 2 instances", timeout=15_000)
+        expect(page.locator("#feed")).not_to_contain_text("dashboard-instance-test")
+        expect(page.locator("#instance")).to_be_visible()
+        page.select_option("#instance", "b")
+        expect(page.locator("#feed")).to_contain_text("dashboard-instance-test", timeout=15_000)
+        page.screenshot(path="/tmp/fixative-dashboard-instances.png", full_page=True)
+        browser.close()
 
 
 def test_status_and_metrics_show_both_instances_and_gallery_wide_counts(pair):

@@ -42,6 +42,9 @@ class Sharing:
         self.base: list[Any] | None = None  # the overrides both this instance and Redis last agreed on
         self.sync_error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self.started = time.time()
+        self.mode_pending: dict[str, str] = {}  # mode changes made here, to write: field ("*" or a site) -> value
+        self.mode_seen: dict[str, float] = {}   # the newest change applied, by field
 
     def running(self) -> None:
         rt = self.settings.runtime
@@ -112,6 +115,7 @@ class Sharing:
             link, rt = self.link, self.settings.runtime
             if link is not None and rt is not None and link.up:
                 try:
+                    await self._sync_mode(link, rt)
                     await self._sync_overrides(link, rt)
                     if time.monotonic() - beat >= HEARTBEAT_SECONDS:
                         await self._heartbeat(link, rt)
@@ -123,6 +127,39 @@ class Sharing:
                     self.sync_error = f"{type(e).__name__}: {e}"[:300]
                     log.warning("fixative: shared state: overrides not synchronised: %s", self.sync_error)
             await asyncio.sleep(SYNC_SECONDS)
+
+    def share_mode(self, mode: str, site: str | None) -> None:
+        """A mode switched from this instance's dashboard: every running instance follows (written now, or
+        when Redis answers again). Instances started later go by their own config, as after a restart."""
+        field, now = site or "*", time.time()
+        self.mode_pending[field] = f"{mode}|{now!r}|{self.link.instance if self.link else ''}"
+        self.mode_seen[field] = now
+
+    async def _sync_mode(self, link: RedisLink, rt: Runtime) -> None:
+        key = f"{link.prefix}:mode"
+        if self.mode_pending:
+            pending, self.mode_pending = self.mode_pending, {}
+            try:
+                await link.call(lambda client: client.hset(key, mapping=pending))
+            except ConnectionError:
+                self.mode_pending = {**pending, **self.mode_pending}
+                raise
+        changes = []
+        for raw_field, raw in (await link.call(lambda client: client.hgetall(key))).items():
+            field = _text(raw_field)
+            try:
+                mode, at, _ = _text(raw).split("|", 2)
+                when = float(at)
+            except ValueError:
+                continue
+            if when > self.mode_seen.get(field, self.started) and mode in ("observe", "enforce") \
+                    and (field == "*" or field in rt.sites):
+                changes.append((when, field, mode))
+        for when, field, mode in sorted(changes):  # in the order they were made, as on the instance that made them
+            rt.set_mode(mode, None if field == "*" else field)
+            self.mode_seen[field] = when
+            log.info("fixative: shared state: mode %s%s, as switched on another instance", mode,
+                     "" if field == "*" else f" for site {field}")
 
     async def _sync_overrides(self, link: RedisLink, rt: Runtime) -> None:
         local = read_overrides(rt.config.state_dir)  # ValueError: a broken file stays local, reported

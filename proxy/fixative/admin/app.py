@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from .api import events, explain, preview, rules, stats, status, trust
+from .api import events, explain, instances, preview, rules, stats, status, trust
 from .keys import CLIENT, STATE, STREAMS
 from .state import AdminState
 from .tokens import bearer_matches
@@ -63,6 +63,7 @@ ROUTES = [
     web.get("/favicon.ico", favicon),
     web.get("/metrics", metrics),
     web.get("/api/status", status.get_status),
+    web.get("/api/instances", instances.get_instances),
     web.get("/api/stats", stats.get_stats),
     web.get("/api/events", events.get_events),
     web.get("/api/events/stream", events.stream_events),

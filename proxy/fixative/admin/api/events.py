@@ -19,6 +19,7 @@ from ...verdict import VERDICTS
 from .. import eventstore
 from ..keys import STATE, STREAMS
 from ..validate import choice, fail, int_param, query, site_param
+from .instances import events_path
 
 MAX_LIMIT = 500
 POLL = 0.5
@@ -27,20 +28,21 @@ MAX_ID = 10**15
 
 
 async def get_events(request: web.Request) -> web.Response:
-    params = query(request, ("verdict", "limit", "before", "site"))
+    params = query(request, ("verdict", "limit", "before", "site", "instance"))
     verdict = choice(params, "verdict", VERDICTS, None)
     limit = int_param(params, "limit", 50, 1, MAX_LIMIT)
     before = int_param(params, "before", None, 1, MAX_ID)
     rt = request.app[STATE].runtime()
     site = site_param(params, rt.sites)
-    result = await asyncio.to_thread(eventstore.page, rt.events.path, limit or 50, before, verdict, site)
+    path = await events_path(rt, params)
+    result = await asyncio.to_thread(eventstore.page, path, limit or 50, before, verdict, site)
     return web.json_response(result)
 
 
 async def stream_events(request: web.Request) -> web.StreamResponse:
     """`event: decision` with the event as JSON, `id:` its row id; resumes after Last-Event-ID or ?after=;
     ?site=NAME: only that site's events (as /api/events)."""
-    params = query(request, ("after", "site"))
+    params = query(request, ("after", "site", "instance"))
     after = int_param(params, "after", None, 0, MAX_ID)
     resume = request.headers.get("Last-Event-ID")
     if after is None and resume is not None:
@@ -49,7 +51,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         after = int(resume)
     rt = request.app[STATE].runtime()
     site = site_param(params, rt.sites)
-    path = rt.events.path
+    path = await events_path(rt, params)
     last = after if after is not None else await asyncio.to_thread(eventstore.last_id, path)
     response = web.StreamResponse(
         headers={

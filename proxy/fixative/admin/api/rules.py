@@ -149,5 +149,7 @@ async def post_mode(request: web.Request) -> web.Response:
     site = body.get("site")
     target = site_of(rt, site, None)
     rt.set_mode(body["mode"], site)
+    if rt.sharing is not None:  # with `shared:`, every running instance switches too
+        rt.sharing.share_mode(body["mode"], site)
     return web.json_response({"mode": target.config.mode, "enforcing": target.enforcing, "site": site,
                               "sites": site_modes(rt)})

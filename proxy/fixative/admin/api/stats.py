@@ -13,6 +13,7 @@ from aiohttp import web
 from .. import eventstore
 from ..keys import STATE
 from ..validate import fail, float_param, int_param, query, site_param
+from .instances import events_path
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
@@ -40,7 +41,7 @@ def network_describer() -> Callable[[str], str | None] | None:
 
 
 async def get_stats(request: web.Request) -> web.Response:
-    params = query(request, ("since", "until", "buckets", "site"))
+    params = query(request, ("since", "until", "buckets", "site", "instance"))
     now = time.time()
     until = float_param(params, "until", now, EARLIEST, LATEST)
     since = float_param(params, "since", until - DAY, EARLIEST, LATEST)
@@ -51,8 +52,9 @@ async def get_stats(request: web.Request) -> web.Response:
         fail("since", "the range may span at most 400 days")
     rt = request.app[STATE].runtime()
     site = site_param(params, rt.sites)
+    path = await events_path(rt, params)
     describe = await asyncio.to_thread(network_describer)
     result = await asyncio.to_thread(
-        eventstore.stats, rt.events.path, since, until, buckets, describe, site
+        eventstore.stats, path, since, until, buckets, describe, site
     )
     return web.json_response(result)

@@ -6,9 +6,11 @@ const VERDICTS = ["human", "suspect", "scraper"];
 const PROFILES = [["person", "A person"], ["gptbot", "GPTBot"], ["img2dataset", "img2dataset"],
                   ["forged-chrome", "Script posing as Chrome"]];
 const $ = (id) => document.getElementById(id);
-const state = { range: 86400, site: "", sites: [], stats: null, lastId: null, streamAbort: null, previewUrls: [] };
+const state = { range: 86400, site: "", sites: [], instance: "", stats: null, lastId: null, streamAbort: null, previewUrls: [] };
 // The chosen site's name as a query parameter ("-": requests for Hosts no site has), or nothing for all sites.
-const siteQuery = (sep = "&") => (state.site ? `${sep}site=${encodeURIComponent(state.site)}` : "");
+// With `shared:`, the instance whose event log is read (nothing: this one's).
+const siteQuery = () => (state.site ? `&site=${encodeURIComponent(state.site)}` : "") +
+  (state.instance ? `&instance=${encodeURIComponent(state.instance)}` : "");
 // A real site chosen: the mode switch and the preview are that site's; otherwise the whole proxy's.
 const hostedSite = () => state.sites.find((h) => h.name === state.site) || null;
 
@@ -103,8 +105,30 @@ async function refreshStatus() {
       ...names.map((n) => el("option", { value: n, text: n === "-" ? "Unknown hosts" : n })));
     picker.value = state.site;
   }
+  showShared(s.shared);
   $("foot").textContent = `Fixative ${s.versions.fixative} · mitmproxy ${s.versions.mitmproxy} · ${s.rules} rules · ` +
     `${s.preset} preset · up ${Math.round(s.uptime / 60)} min · ${fmt.format(s.clients_tracked)} clients tracked`;
+}
+
+// With `shared:` (several instances through Redis): whether Redis answers, and a picker for reading
+// another instance's event log (those this machine can read).
+function showShared(shared) {
+  const pill = $("shared-pill");
+  pill.hidden = !shared;
+  const picker = $("instance");
+  const others = shared ? shared.instances.filter((i) => i.events_readable && i.name !== shared.instance) : [];
+  picker.hidden = !others.length;
+  if (!shared) return;
+  const live = shared.instances.filter((i) => i.live).length;
+  pill.className = `pill ${shared.up ? "ok" : "bad"}`;
+  pill.textContent = shared.up ? `shared · ${live} instance${live === 1 ? "" : "s"}` : "Redis down: judging locally";
+  pill.title = shared.up ? `${shared.redis} (this instance: ${shared.instance})`
+    : `${shared.redis}: ${shared.last_error || "no answer"}; ${shared.pending_clients} clients' changes waiting`;
+  if (!picker.hidden && picker.options.length !== others.length + 1) {
+    picker.replaceChildren(el("option", { value: "", text: `This instance (${shared.instance})` }),
+      ...others.map((i) => el("option", { value: i.name, text: `Instance ${i.name}${i.live ? "" : " (stopped)"}` })));
+    picker.value = state.instance;
+  }
 }
 
 async function refreshStats() {
@@ -372,6 +396,12 @@ for (const button of document.querySelectorAll("[data-range]")) {
     await refreshStats();
   }));
 }
+$("instance").addEventListener("change", guard(async () => {
+  state.instance = $("instance").value;
+  state.lastId = null;  // the feed starts again with that instance's recent requests
+  startStream();
+  await Promise.all([refreshStats(), refreshStatus()]);
+}));
 $("site").addEventListener("change", guard(async () => {
   state.site = $("site").value;
   state.lastId = null;  // the feed starts again with the chosen site's recent requests
