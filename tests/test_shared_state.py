@@ -143,9 +143,10 @@ def spree_across(first: Instance, second: Instance, site: Path, user_agent: str)
     return got
 
 
-def test_both_instances_share_one_secret(pair):
+def test_both_instances_share_one_secret_and_say_they_share(pair, redis_server):
     a, b = pair
     assert (a.state / "secret").read_bytes() == (b.state / "secret").read_bytes()
+    assert f"sharing state through {redis_server.url} as b" in "".join(b.proc.output)
 
 
 def test_a_client_split_across_two_instances_is_judged_as_one(pair, site):

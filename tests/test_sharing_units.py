@@ -13,6 +13,7 @@ from fixative.config import ConfigError, load_config
 from fixative.sharing import overrides as shared_overrides
 from fixative.sharing.delta import ClientDelta, SharedView, adopt
 from fixative.sharing.redisops import client_key, parse_read
+from fixative.sharing.settings import redact
 from fixative.sharing.tracked import DeltaLog, SharingClientStore
 from harness import VENV_BIN
 
@@ -59,8 +60,13 @@ def test_run_refuses_a_bad_redis_url_and_an_instance_without_redis(tmp_path: Pat
 
 
 def tracked(cap: int = 100) -> tuple[SharingClientStore, DeltaLog]:
-    log = DeltaLog(cap)
-    return SharingClientStore(log), log
+    store = SharingClientStore("-", max_clients=cap)
+    return store, store.log
+
+
+def test_the_backlog_is_no_bigger_than_the_store_may_be() -> None:
+    store = SharingClientStore("site-a", max_clients=100_000, max_bytes=12_000 * 50)
+    assert store.log.cap == store.max_clients == 50 and store.log.scope == "site-a"
 
 
 def test_every_change_to_a_tracked_state_becomes_a_delta() -> None:
@@ -134,3 +140,9 @@ def test_overrides_round_trip_and_a_broken_copy_in_redis_is_ignored() -> None:
     assert shared_overrides.decode(None) is None
     assert shared_overrides.decode(b"{not json") is None
     assert shared_overrides.decode('{"overrides": [{"kind": "ip"}]}') is None
+
+
+def test_a_password_in_the_redis_url_never_reaches_logs_or_status() -> None:
+    assert redact("redis://:s3cret@10.0.0.5:6379/0") == "redis://***@10.0.0.5:6379/0"
+    assert redact("rediss://fixative:s3cret@cache.example:6380/1") == "rediss://***@cache.example:6380/1"
+    assert redact("redis://10.0.0.5:6379/0") == "redis://10.0.0.5:6379/0"

@@ -141,6 +141,7 @@ def _with_shared(config: Config, redis: str | None, instance: str | None) -> Con
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .server import serve_proxy
+    from .sharing.settings import redact
 
     config = _with_shared(_config_from(args, upstream=args.upstream), args.redis, args.instance)
     if config.sites and args.upstream:
@@ -157,13 +158,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     # mode's own target is only a placeholder then.
     upstream = config.upstream or config.sites[0].config.upstream
     assert upstream is not None
-    protecting = ", ".join(f"{s.name} ({'|'.join(s.hosts)} -> {s.config.upstream})" for s in config.sites) \
-        or config.upstream
+    protecting = ", ".join(f"{s.name} ({'|'.join(s.hosts)} -> {s.config.upstream}"
+                           f"{', ' + s.config.mode if s.config.mode != config.mode else ''})"
+                           for s in config.sites) or config.upstream
+    sharing = (f"; sharing state through {redact(config.shared.redis)} as "
+               f"{config.shared.instance_name(config.listen)}"
+               if config.shared is not None else "")
 
     def announce(addrs: list[tuple[str, int]]) -> str:
         where = ", ".join(f"{scheme}://{_url_host(h)}:{p}" for h, p in addrs) or f"{host}:{port}"
         return (f"fixative {__version__}: protecting {protecting} at {where} "
-                f"({config.mode} mode, {len(runtime.rules.rules)} rules; events in {config.state_dir})")
+                f"({config.mode} mode, {len(runtime.rules.rules)} rules; events in {config.state_dir}{sharing})")
 
     asyncio.run(serve_proxy(runtime, upstream, host, port, announce, admin=args.admin,
                             certificate=certificate))

@@ -18,7 +18,7 @@ from .network.asn import AsnDatabase, load_asn_database
 from .rules.ruleset import RuleSet
 from .secret import load_or_create_secret
 from .sharing.secret import shared_secret
-from .sharing.tracked import DeltaLog, SharingClientStore
+from .sharing.tracked import SharingClientStore
 from .siteconfig import Site, find_site, normal_host
 from .subscriptions.cache import startup_rules
 from .traps import trap_prefix
@@ -135,8 +135,7 @@ def make_client_store(config: Config, scope: str) -> ClientStore:
     """Behaviour state in memory; with `shared:`, a store whose changes are also written to Redis."""
     if config.shared is None:
         return ClientStore(config.max_clients, config.client_ttl, config.behaviour_mb << 20)
-    return SharingClientStore(DeltaLog(config.max_clients, scope), config.max_clients, config.client_ttl,
-                              config.behaviour_mb << 20)
+    return SharingClientStore(scope, config.max_clients, config.client_ttl, config.behaviour_mb << 20)
 
 
 def load_asn(config: Config) -> AsnDatabase:

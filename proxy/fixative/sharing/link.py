@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 
 from . import redisops
 from .delta import SharedView
-from .settings import SharedSettings
+from .settings import SharedSettings, redact
 from .tracked import DeltaLog
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class RedisLink:
             self.changed_at = time.time()
             self.outages += 1
             log.warning("fixative: shared state: Redis at %s unreachable (%s); judging on this instance's "
-                        "own state until it answers again", self.settings.redis, self.last_error)
+                        "own state until it answers again", redact(self.settings.redis), self.last_error)
 
     def mark_up(self) -> None:
         if not self.up:
@@ -89,7 +89,7 @@ class RedisLink:
             self.last_error = None
             if self.outages or self.backlog():  # a first connection is not news; a return is
                 log.warning("fixative: shared state: Redis at %s answers again; writing %d clients' changes",
-                            self.settings.redis, self.backlog())
+                            redact(self.settings.redis), self.backlog())
             self._wake.set()
 
     def backlog(self) -> int:
@@ -184,15 +184,8 @@ class RedisLink:
             raise ConnectionError(str(e) or type(e).__name__) from e
 
     def status(self) -> dict[str, Any]:
-        return {"redis": _redact(self.settings.redis), "prefix": self.prefix, "instance": self.instance,
+        return {"redis": redact(self.settings.redis), "prefix": self.prefix, "instance": self.instance,
                 "up": self.up, "since": self.changed_at, "last_error": self.last_error,
                 "outages": self.outages, "pending_clients": self.backlog(), "lost_clients": self.lost(),
                 "loads": self.loads, "load_failures": self.load_failures, "writes": self.writes}
 
-
-def _redact(url: str) -> str:
-    """The URL without a password, for status pages."""
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"

@@ -9,7 +9,7 @@ from pathlib import Path
 import redis
 
 from ..secret import write_secret
-from .settings import SharedSettings
+from .settings import SharedSettings, redact
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def shared_secret(settings: SharedSettings, local: bytes, state_dir: Path) -> by
             client.close()
     except (redis.RedisError, OSError) as e:
         log.warning("fixative: shared state: cannot reach Redis at %s to read the gallery's secret (%s); "
-                    "using this instance's own until the next start", settings.redis, e)
+                    "using this instance's own until the next start", redact(settings.redis), e)
         return local
     if not isinstance(found, bytes) or len(found) < 32:
         log.warning("fixative: shared state: %s in Redis is not a usable secret; using this instance's own",

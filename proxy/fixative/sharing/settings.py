@@ -76,3 +76,11 @@ def parse_shared(value: Any, line_of: Callable[[str | None], int], problems: lis
             bad(None, "needs `redis: URL`")
         return None
     return SharedSettings(**out)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs and status pages."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()

@@ -89,12 +89,14 @@ class TrackedState(ClientState):
 
 
 class SharingClientStore(ClientStore):
-    """The ordinary LRU store, whose new states are TrackedStates writing to `log`."""
+    """The ordinary LRU store, whose new states are TrackedStates writing to its DeltaLog. The log holds
+    at most as many clients as the store (its byte cap included), so an outage under a flood cannot
+    grow memory past what the store itself may use."""
 
-    def __init__(self, log: DeltaLog, max_clients: int = 100_000, ttl: float = 1800.0,
+    def __init__(self, scope: str = "-", max_clients: int = 100_000, ttl: float = 1800.0,
                  max_bytes: int | None = None):
         super().__init__(max_clients, ttl, max_bytes)
-        self.log = log
+        self.log = DeltaLog(self.max_clients, scope)
 
     def _new(self, key: str, now: float) -> ClientState:
         state = TrackedState(first_seen=now, last_seen=now)
