@@ -151,3 +151,54 @@ def test_a_bad_key_stops_the_start_with_a_clear_message(origin: OriginThread, ce
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert f"--key {other_key}: this key does not belong to the certificate in {certificate[0]}" in done.stderr
+
+
+def served_serial(port: int) -> int:
+    """The serial number of the certificate the proxy presents on a new TLS connection."""
+    import socket
+    import ssl
+
+    from cryptography import x509
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=SITE) as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der).serial_number
+
+
+def serial_of(cert: Path) -> int:
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(cert.read_bytes()).serial_number
+
+
+def test_a_renewed_certificate_is_taken_up_without_a_restart_and_a_bad_one_is_not(
+        origin: OriginThread, tmp_path: Path) -> None:
+    live = tmp_path / "live"
+    cert, key = make_certificate(live)
+    proc = start_fixative(origin.url, tmp_path / "state", "--cert", str(cert), "--key", str(key))
+    try:
+        assert served_serial(proc.port) == serial_of(cert)
+        # a renewal half done: the new certificate is there, its key not yet
+        new_cert, new_key = make_certificate(tmp_path / "renewed")
+        cert.write_bytes(new_cert.read_bytes())
+        deadline = time.monotonic() + 30
+        while "was not taken up" not in "".join(proc.output) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "this key does not belong to the certificate" in "".join(proc.output)
+        assert served_serial(proc.port) != serial_of(new_cert)  # the running one stays
+        key.write_bytes(new_key.read_bytes())  # the renewal completes
+        deadline = time.monotonic() + 30
+        while served_serial(proc.port) != serial_of(new_cert) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert served_serial(proc.port) == serial_of(new_cert)
+        assert "renewed TLS certificate in use" in "".join(proc.output)
+        page = requests.get(f"https://127.0.0.1:{proc.port}/about.html", verify=str(new_cert), timeout=30,
+                            headers={"User-Agent": CHROME_UA})
+        assert page.status_code == 200
+    finally:
+        proc.stop()

@@ -171,7 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"({config.mode} mode, {len(runtime.rules.rules)} rules; events in {config.state_dir}{sharing})")
 
     asyncio.run(serve_proxy(runtime, upstream, host, port, announce, admin=args.admin,
-                            certificate=certificate))
+                            certificate=certificate, sources=(args.cert, args.key) if certificate else None))
     return 0
 
 

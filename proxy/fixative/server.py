@@ -13,6 +13,7 @@ from mitmproxy.options import Options
 from mitmproxy.tools.dump import DumpMaster
 
 from .addons import make_addons
+from .addons.certrenewal import CertRenewal
 from .addons.settings import Settings
 from .runtime import Runtime
 
@@ -33,11 +34,12 @@ class Announce:
 
 async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
                       announce: Callable[[list[tuple[str, int]]], str], admin: str | None = None,
-                      certificate: Path | None = None) -> None:
+                      certificate: Path | None = None, sources: tuple[Path, Path] | None = None) -> None:
     """Run until interrupted. Large non-image bodies stream; mitmproxy's own flow dump is off.
 
     With `certificate` (key and chain in one PEM), clients that open with a TLS ClientHello get TLS with
-    it (mitmproxy's reverse mode detects the hello); plain HTTP on the same port still works.
+    it (mitmproxy's reverse mode detects the hello); plain HTTP on the same port still works. With
+    `sources` (the --cert and --key files), a renewed pair is taken up while running.
     """
     opts = Options(
         mode=[f"reverse:{upstream}"],
@@ -56,6 +58,8 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
     master.addons.add(*make_addons(Settings(runtime)), Announce(announce))
     if certificate is not None:  # "*": every name and address the clients ask for gets the artist's cert
         master.options.update(certs=[f"*={certificate}"])
+        if sources is not None:
+            master.addons.add(CertRenewal(*sources, runtime.config.state_dir))
     if admin is not None and "fixative_admin" in master.options:
         master.options.update(fixative_admin=admin)
     # mitmproxy's terminal log shows our warnings while it runs: the CLI's own handler would print each twice.

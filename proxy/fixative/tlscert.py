@@ -40,11 +40,18 @@ def prepare_certificate(cert: Path | None, key: Path | None, state_dir: Path) ->
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     pem += b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
-    fd = os.open(combined, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = combined.with_name(combined.name + ".tmp")  # replaced in one step: a renewal never half-writes it
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
         os.fchmod(out.fileno(), 0o600)
         out.write(pem)
+    os.replace(tmp, combined)
     return combined
+
+
+def not_after(cert: Path) -> datetime.datetime:
+    """When the site's certificate (the first in the file) expires."""
+    return _load_chain(cert)[0].not_valid_after_utc
 
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
