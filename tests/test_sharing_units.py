@@ -12,7 +12,7 @@ from fixative.behaviour.store import RECENT, ClientState
 from fixative.config import ConfigError, load_config
 from fixative.sharing import overrides as shared_overrides
 from fixative.sharing.delta import ClientDelta, SharedView, adopt
-from fixative.sharing.redisops import client_key, parse_read
+from fixative.sharing.redisops import client_key, parse_read, write_args
 from fixative.sharing.settings import redact
 from fixative.sharing.tracked import DeltaLog, SharingClientStore
 from harness import VENV_BIN
@@ -109,13 +109,20 @@ def test_adopting_the_shared_view_adds_what_is_not_written_yet() -> None:
 
 
 def test_redis_replies_become_a_view_and_client_keys_are_short() -> None:
-    assert parse_read([{}, [], set(), []]) is None
-    view = parse_read([{b"first_seen": b"1.5", b"pages": b"2", b"trapped": b"/t/x", b"robots_read": b"1"},
-                       [b"1.5", b"2.5"], {b"/a"}, [b"2.5"]])
+    assert parse_read([[], [], [], []]) is None
+    view = parse_read([[b"first_seen", b"1.5", b"pages", b"2", b"trapped", b"/t/x", b"robots_read", b"1"],
+                       [b"1.5", b"2.5"], [b"/a"], [b"2.5"]])
     assert view is not None and view.counts["pages"] == 2 and view.trapped == "/t/x" and view.robots_read
     assert view.times == [1.5, 2.5] and view.paths == {"/a"} and view.counts["images"] == 0
     key = client_key("fixative", "site-a", "a:203.0.113.9 " + "Mozilla " * 80)
     assert key.startswith("fixative:c:site-a:") and len(key) < 60
+
+
+def test_a_delta_is_one_scripts_arguments_in_the_order_the_script_reads_them() -> None:
+    delta = ClientDelta(first_seen=1.0, last_seen=2.0, counts={"images": 2, "pages": 1}, robots_read=True,
+                        trapped="/t/x", times=[1.0, 2.0], paths={"/b", "/a"}, direct=[2.0])
+    assert write_args(delta, 1800) == [1800, "1.0", "2.0", "1", "/t/x", 1, 2, 0, 0, 2, "1.0", "2.0",
+                                       2, "/a", "/b", 1, "2.0", RECENT, 16]
 
 
 def o(value: str, action: str = "deny", note: str = "") -> Override:
