@@ -30,17 +30,21 @@ pytestmark = pytest.mark.skipif(REDIS is None, reason="needs redis-server: run s
 class RedisServer:
     """redis-server on a loopback port, no persistence; stop() and start() again on the same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
         self.port = free_port()
+        self.password = password
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
 
     def start(self) -> None:
         assert REDIS is not None
+        auth = ["--requirepass", self.password] if self.password else []
         self.proc = subprocess.Popen([REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_until(lambda: self.cli("PING") == "PONG", 10, "redis-server did not start")
+                                      "--appendonly", "no", *auth], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT)
+        wait_until(lambda: self.cli("PING") in ("PONG", "NOAUTH Authentication required."), 10,
+                   "redis-server did not start")
 
     def stop(self) -> None:
         assert self.proc is not None
@@ -333,6 +337,31 @@ def test_a_hung_redis_costs_a_person_at_most_the_timeout(pair, redis_server):
     finally:
         redis_server.proc.send_signal(signal.SIGCONT)
     wait_until(lambda: a.api("/api/status")["shared"]["up"], 15, "instance a never reconnected")
+
+
+def test_a_wrong_password_is_reported_without_showing_it_and_the_site_still_works(origin, tmp_path, site):
+    server = RedisServer(password="right-one")
+    try:
+        wrong = f"redis://:wrong-one@127.0.0.1:{server.port}/0"
+        a = Instance(origin.url, tmp_path / "a", wrong, "a")
+        try:
+            output = "".join(a.proc.output)
+            assert "cannot reach Redis" in output and "wrong-one" not in output
+            shared = wait_until(lambda: (s := a.api("/api/status")["shared"])["last_error"] and s, 10,
+                                "status never gave Redis's error")
+            assert shared["up"] is False and "wrong-one" not in json.dumps(shared)  # type: ignore[index]
+            assert shared["redis"] == f"redis://***@127.0.0.1:{server.port}/0"  # type: ignore[index]
+            work = full_images(site)[0]
+            assert original(open_directly(f"{a.url}/images/full/{work.name}", CHROME_UA), work)
+        finally:
+            a.stop()
+        right = Instance(origin.url, tmp_path / "b", f"redis://:right-one@127.0.0.1:{server.port}/0", "b")
+        try:
+            wait_until(lambda: right.api("/api/status")["shared"]["up"], 10, "the right password never connected")
+        finally:
+            right.stop()
+    finally:
+        server.stop()
 
 
 def browser_get_page(base: str, path: str) -> requests.Response:
