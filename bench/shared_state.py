@@ -47,7 +47,7 @@ async def drive(stack: Stack, duration: float, warmup: float, connections: int) 
             address, request, _ = traffic.person(k)
             try:
                 status, headers, _, seconds = await exchange(stack.port, request, address)
-            except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+            except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError):
                 errors += measuring
                 continue
             if "set-cookie" in headers and k not in traffic.cookies:

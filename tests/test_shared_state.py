@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from harness import CHROME_UA, VENV_BIN, ProxyProcess, browser_headers, browser_session, free_port
 
 REDIS = shutil.which("redis-server")
@@ -246,9 +245,8 @@ def test_one_dashboard_reads_the_other_instances_event_log(pair):
 
 
 def test_the_dashboard_shows_redis_and_reads_the_other_instance_in_chromium(pair):
-    from playwright.sync_api import expect, sync_playwright
-
     from browser import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import expect, sync_playwright
 
     a, b = pair
     ua = "Wget/1.21.3 (dashboard-instance-test)"

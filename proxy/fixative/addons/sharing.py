@@ -123,7 +123,7 @@ class Sharing:
                     self.sync_error = None
                 except (ConnectionError, ValueError) as e:
                     self.sync_error = str(e)[:300]
-                except Exception as e:  # a rebuild that fails must not end the loop
+                except Exception as e:  # noqa: BLE001 - a rebuild that fails must not end the loop
                     self.sync_error = f"{type(e).__name__}: {e}"[:300]
                     log.warning("fixative: shared state: overrides not synchronised: %s", self.sync_error)
             await asyncio.sleep(SYNC_SECONDS)
@@ -211,7 +211,7 @@ class Sharing:
             totals: dict[str, dict[str, int]] = {}
             for field, n in (await self.link.call(lambda client: client.hgetall(
                     f"{self.link.prefix}:counts"))).items():  # type: ignore[union-attr]
-                site, verdict, treatment = _text(field).split("\t")
+                site, verdict, _treatment = _text(field).split("\t")
                 by_verdict = totals.setdefault(site, {})
                 by_verdict[verdict] = by_verdict.get(verdict, 0) + int(n)
             out["totals"] = totals
