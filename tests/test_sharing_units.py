@@ -90,8 +90,13 @@ def test_the_backlog_is_bounded_and_a_failed_write_is_put_back_in_front() -> Non
     assert list(log.pending) == ["k2", "k3", "k4"] and log.lost == 2
     taken = log.take(2)
     store.get("k2", 2.0).pages += 1  # changed again while its write was in flight
+    assert log.unwritten("k2").counts == {"pages": 2}  # a read meanwhile still sees both changes
+    assert log.unwritten("k3").counts == {"pages": 1}
     log.put_back(taken)
     assert list(log.pending)[:2] == ["k2", "k3"] and log.pending["k2"].counts == {"pages": 2}
+    assert not log.in_flight
+    log.written(log.take(5))
+    assert not log.in_flight and log.unwritten("k2") is None
 
 
 def test_adopting_the_shared_view_adds_what_is_not_written_yet() -> None:

@@ -83,7 +83,7 @@ class Sharing:
         store = rt.clients
         view = await link.load(store.log.scope, key)
         if view is not None:
-            adopt(store.get(key, facts.time), view, store.log.pending.get(key))
+            adopt(store.get(key, facts.time), view, store.log.unwritten(key))
 
     def response(self, flow: http.HTTPFlow) -> None:
         if self.link is not None:

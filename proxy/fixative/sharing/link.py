@@ -153,6 +153,7 @@ class RedisLink:
                 except BaseException:
                     delta_log.put_back(items)
                     raise
+                delta_log.written(items)
                 self.writes += len(items)
         if self.counts:
             counts, self.counts = self.counts, Counter()

@@ -20,6 +20,9 @@ class DeltaLog:
         self.cap = cap
         self.scope = scope  # the site's name with `sites:`: each site's clients are its own
         self.pending: OrderedDict[str, ClientDelta] = OrderedDict()
+        # taken for a write not yet acknowledged: a read meanwhile may not include them yet, so they are
+        # added to it (counting a page twice for a moment is safer than missing a person's page)
+        self.in_flight: dict[str, ClientDelta] = {}
         self.lost = 0
         self.on_change: Any = None  # called (no arguments) when a delta is first added: wakes the writer
 
@@ -39,9 +42,25 @@ class DeltaLog:
         out = []
         while self.pending and len(out) < n:
             out.append(self.pending.popitem(last=False))
+        self.in_flight.update(out)
         return out
 
+    def written(self, items: list[tuple[str, ClientDelta]]) -> None:
+        for key, _ in items:
+            self.in_flight.pop(key, None)
+
+    def unwritten(self, key: str) -> ClientDelta | None:
+        """What this instance changed for `key` that Redis may not have yet: pending and in flight."""
+        pending, flying = self.pending.get(key), self.in_flight.get(key)
+        if flying is None or pending is None:
+            return pending or flying
+        both = ClientDelta(first_seen=flying.first_seen)
+        both.absorb(flying)
+        both.absorb(pending)
+        return both
+
     def put_back(self, items: list[tuple[str, ClientDelta]]) -> None:
+        self.written(items)
         for key, delta in reversed(items):
             later = self.pending.pop(key, None)
             if later is not None:
