@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from functools import cached_property
+from typing import Any
 
 from .ja4 import TlsFingerprint
 
@@ -67,6 +68,11 @@ class Facts:
             merged[key] = f"{merged[key]}, {value}" if key in merged else value
         return merged
 
+    @cached_property
+    def header_names(self) -> tuple[str, ...]:
+        """The request's header names in order, lower case."""
+        return tuple(name.lower() for name, _ in self.headers)
+
     def header(self, name: str) -> str | None:
         """The header's value (repeated headers joined by ', '), or None if absent."""
         return self._header_map.get(name.lower())
@@ -75,6 +81,23 @@ class Facts:
     def secure_context(self) -> bool:
         """Would a browser treat this origin as secure (HTTPS, or localhost), and so send Sec-Fetch-*?"""
         return self.secure or is_local_host(self.host)
+
+
+_DEFAULTS = {f.name: f.default for f in fields(Facts) if f.default is not MISSING}
+
+
+def facts_with_header_map(header_map: dict[str, str], **values: Any) -> Facts:
+    """Facts(**values), its header map already built (what Facts.header reads: lower-case names, repeated
+    headers joined by ', '), made without the frozen dataclass's __init__ for the proxy's hot path.
+    `ip` and `user_agent` are required, as for Facts(); an empty kind is guessed as __post_init__ does."""
+    data = dict(_DEFAULTS)
+    data.update(values)
+    if not data["kind"]:
+        data["kind"] = resource_kind(data["path"], header_map.get("accept"))
+    data["_header_map"] = header_map
+    facts = object.__new__(Facts)
+    object.__setattr__(facts, "__dict__", data)
+    return facts
 
 
 LOCAL_HOSTS = ("localhost", "127.", "[::1]", "::1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Coroutine
+from functools import lru_cache
 from typing import Any
 
 from mitmproxy import http
@@ -14,7 +15,7 @@ from ..behaviour.client import observe_client
 from ..behaviour.signals import behaviour_signals, is_direct_image_open, is_orphan_image
 from ..behaviour.store import ClientState
 from ..clientaddr import client_address
-from ..facts import IMAGE, Facts
+from ..facts import IMAGE, Facts, facts_with_header_map
 from ..ipset import IPSet
 from ..policy import BLOCK, TARPIT
 from ..responses import make_block_response, make_text_response
@@ -26,29 +27,66 @@ from .settings import Settings
 SPECIAL_PATHS = {"/robots.txt": "robots", "/.well-known/tdmrep.json": "tdmrep"}
 CONDITIONAL = ("If-None-Match", "If-Modified-Since", "If-Range", "Range", "If-Match")
 MAX_TARPITS = 100
+NO_PROXIES = IPSet(())
 
 
 def facts_from_flow(flow: http.HTTPFlow, trusted: IPSet) -> Facts:
     """Normalise what the request says, once."""
     req = flow.request
-    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers.fields)
+    headers = []
+    merged: dict[str, str] = {}  # Facts.header's map, built in the same pass
+    for k, v in req.headers.fields:
+        name, value = k.decode("latin-1"), v.decode("latin-1")
+        headers.append((name, value))
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
     peer = flow.client_conn.peername[0] if flow.client_conn.peername else "0.0.0.0"
-    ip = client_address(peer, headers, trusted)
+    ip = client_address(peer, headers, trusted) if len(trusted) else _peer_address(peer)
     secure = flow.client_conn.tls_established
-    host = req.headers.get("host") or req.authority or None
+    host = _header(req, merged, "host") or req.authority or None
     if ip != peer:  # behind a trusted proxy, its X-Forwarded-Proto/Host tell what the browser used
         secure = req.headers.get("x-forwarded-proto", "").lower() == "https"
         host = req.headers.get("x-forwarded-host") or host
-    return Facts(ip=ip, user_agent=req.headers.get("user-agent"), path=req.path, method=req.method,
-                 headers=headers, secure=secure, time=time.time(), host=host,
-                 rdns=flow.metadata.get("fixative.rdns"),  # addons/rdns.py, for claimed crawlers
-                 tls=flow.metadata.get("fixative.tls"))  # addons/tls.py, when Fixative terminates TLS
+    return facts_with_header_map(
+        merged, ip=ip, user_agent=_header(req, merged, "user-agent"), path=req.path, method=req.method,
+        headers=tuple(headers), secure=secure, time=time.time(), host=host,
+        rdns=flow.metadata.get("fixative.rdns"),  # addons/rdns.py, for claimed crawlers
+        tls=flow.metadata.get("fixative.tls"))  # addons/tls.py, when Fixative terminates TLS
+
+
+def _header(req: http.Request, merged: dict[str, str], name: str) -> str | None:
+    """req.headers.get(name) (which decodes UTF-8) from the latin-1 map, which agrees with it on ASCII."""
+    value = merged.get(name)
+    return value if value is None or value.isascii() else req.headers.get(name)
+
+
+@lru_cache(maxsize=4096)
+def _peer_address(peer: str) -> str:
+    """The client's address when no proxy is trusted: the peer's, normalised; cached (clients repeat)."""
+    return client_address(peer, (), NO_PROXIES)
 
 
 def point_host_at_origin(flow: http.HTTPFlow) -> None:
     """With keep_host_header on (so we could read the client's Host), send the origin its own name."""
     req = flow.request
-    req.host_header = url.hostport(req.scheme, req.host, req.port)
+    value = url.hostport(req.scheme, req.host, req.port)
+    if req.is_http2 or req.is_http3:
+        req.host_header = value
+        return
+    # What req.host_header = value does over HTTP/1 (Headers.set_all), in one pass: the first Host
+    # header gets the value, any others go, none means one is added at the end.
+    raw = value.encode("utf-8", "surrogateescape")
+    fields = []
+    done = False
+    for name, old in req.headers.fields:
+        if name.lower() != b"host":
+            fields.append((name, old))
+        elif not done:
+            fields.append((name, raw))
+            done = True
+    if not done:
+        fields.append((b"Host", raw))
+    req.headers.fields = tuple(fields)
 
 
 def client_signals(rt: Runtime, facts: Facts, metadata: dict[str, Any]) -> tuple[ClientState, dict[str, str]]:
