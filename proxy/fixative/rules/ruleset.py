@@ -17,7 +17,7 @@ from ..verdict import HUMAN, SCRAPER, SUSPECT, Decision, Reason
 from .matchers import Test
 
 ACTIONS = {"allow": HUMAN, "deny": SCRAPER}
-_Candidates = tuple[list[tuple[int, "Rule"]], dict[str, list[tuple[int, "Rule"]]]]
+_Candidates = tuple[list[tuple[int, "Rule", Test]], dict[str, list[tuple[int, "Rule"]]]]
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,11 @@ class RuleSet:
         self._rdns_candidates = lru_cache(maxsize=4096)(self._compute_rdns_candidates)
 
     def _compute_ua_candidates(self, user_agent: str | None) -> _Candidates:
-        """Rules whose UA tests pass: those needing only a signal, indexed by signal; the rest in order."""
+        """Rules whose UA tests pass: those needing only a signal, indexed by signal; the rest in order,
+        each with one test standing for all its other tests."""
         probe = Facts(ip="", user_agent=user_agent, kind="other")
         by_signal: dict[str, list[tuple[int, Rule]]] = {}
-        general: list[tuple[int, Rule]] = []
+        general: list[tuple[int, Rule, Test]] = []
         for index, rule in enumerate(self.rules):
             if not all(t(probe, {}) for t in rule.ua_tests):
                 continue
@@ -88,15 +89,15 @@ class RuleSet:
                 for name in rule.signals:
                     by_signal.setdefault(name, []).append((index, rule))
             else:
-                general.append((index, rule))
+                general.append((index, rule, _all_of(rule.other_tests)))
         return general, by_signal
 
     def _compute_rdns_candidates(self, user_agent: str | None) -> tuple[tuple[Rule, tuple[Test, ...]], ...]:
         """For this User-Agent: the rules up to the last that tests reverse DNS, each with its tests
         other than reverse DNS; empty when no rule that could fire tests it (nearly every client)."""
         general, by_signal = self._ua_candidates(user_agent)
-        ordered = sorted([*general, *{i: r for rules in by_signal.values() for i, r in rules}.items()],
-                         key=lambda pair: pair[0])
+        by_index = {i: r for rules in by_signal.values() for i, r in rules}
+        ordered = sorted([*((i, r) for i, r, _ in general), *by_index.items()], key=lambda pair: pair[0])
         last = max((n for n, (_, rule) in enumerate(ordered) if rule.rdns_tests), default=-1)
         return tuple((rule, tuple(t for t in rule.other_tests if t not in rule.rdns_tests))
                      for _, rule in ordered[:last + 1])
@@ -125,7 +126,7 @@ class RuleSet:
         decided: Reason | None = None
         score = 0
         general, by_signal = self._ua_candidates(facts.user_agent)
-        matched = [(i, r) for i, r in general if all(t(facts, signals) for t in r.other_tests)]
+        matched = [(i, r) for i, r, test in general if test(facts, signals)]
         if signals:
             fired = {i: r for name in signals for i, r in by_signal.get(name, ())}
             if fired:
@@ -155,6 +156,17 @@ class RuleSet:
                 for token in rule.user_agents:
                     seen.setdefault(token, None)
         return list(seen)
+
+
+def _all_of(tests: tuple[Test, ...]) -> Test:
+    """One test passing when all of these do (a rule with one test is that test: no extra call)."""
+    if len(tests) == 1:
+        return tests[0]
+
+    def test(facts: Facts, signals: Mapping[str, str]) -> bool:
+        return all(t(facts, signals) for t in tests)
+
+    return test
 
 
 def _explain(rule: Rule, facts: Facts, signals: Mapping[str, str]) -> str:
