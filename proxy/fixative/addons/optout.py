@@ -40,15 +40,31 @@ class OptOut:
 
 
 def _add_headers(response: http.Response) -> None:
-    kind = kind_of_content_type(response.headers.get("content-type"))
+    """tdm-reservation and X-Robots-Tag as optout_headers says, for what the Content-Type makes it: read
+    in one pass over the headers, added at the end (as Headers' item assignment and add() would)."""
+    found: dict[bytes, list[bytes]] = {}
+    for name, value in response.headers.fields:
+        key = name.lower()
+        if key in WATCHED:
+            found.setdefault(key, []).append(value)
+    kind = kind_of_content_type(_joined(found.get(b"content-type")))
     if kind is None or kind == OTHER:
-        if "tdm-reservation" not in response.headers:
-            response.headers["tdm-reservation"] = "1"
+        if b"tdm-reservation" not in found:
+            response.headers.fields += ((b"tdm-reservation", b"1"),)
         return
-    if "tdm-reservation" in response.headers and "noai" in response.headers.get("x-robots-tag", ""):
+    robots = _joined(found.get(b"x-robots-tag"))
+    if b"tdm-reservation" in found and "noai" in (robots or ""):
         return
-    for name, value in optout_headers(response.headers.get("x-robots-tag")).items():
-        if name not in response.headers:
-            response.headers[name] = value
-        elif name.lower() == "x-robots-tag":
-            response.headers.add(name, value)
+    added = tuple((name.encode(), value.encode()) for name, value in optout_headers(robots).items()
+                  if name.lower() == "x-robots-tag" or name.lower().encode() not in found)
+    response.headers.fields += added
+
+
+WATCHED = frozenset({b"content-type", b"tdm-reservation", b"x-robots-tag"})
+
+
+def _joined(values: list[bytes] | None) -> str | None:
+    """What Headers.get gives for these values: decoded as UTF-8 (surrogates for the rest), joined by ', '."""
+    if values is None:
+        return None
+    return ", ".join(v.decode("utf-8", "surrogateescape") for v in values)
