@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from fixative.subscriptions.verify import generate_key, load_private_key, sign
-from harness import CHROME_UA, ProxyProcess, browser_get, free_port, start_fixative
+from harness import CHROME_UA, VENV_BIN, ProxyProcess, browser_get, free_port, start_fixative
 
 PACK = """pack: {{name: shared-pack, version: "{version}", description: a subscribed pack, licence: CC0-1.0,
        source: http://127.0.0.1/shared.yaml}}
@@ -185,6 +186,13 @@ def test_signed_subscription_takes_effect_refuses_bad_copies_and_survives_the_se
         assert status_for(again, "Otherfoo") == 403 and status_for(again, "Fixfoo") == 200
     finally:
         again.stop()
+
+    # `fixative explain` with the same config and state dir judges with the subscribed copy too.
+    explained = subprocess.run([str(VENV_BIN / "fixative"), "explain", "--config", str(config), "--state-dir",
+                                str(state), "--ua", ua("Otherfoo"), "--json"], capture_output=True, text=True,
+                               timeout=60, check=False)
+    assert explained.returncode == 0, explained.stderr
+    assert json.loads(explained.stdout)["decided_by"] == "shared-pack/deny-otherfoo"
 
 
 def test_pinned_subscription_is_refused_until_the_exact_file_is_served_and_the_status_api_says_so(

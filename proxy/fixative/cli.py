@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--host", metavar="HOST",
                          help="with `sites:` in --config: the site this Host reaches (as --site)")
     explain.add_argument("--preset", help="rule preset: strict, balanced or permissive")
+    explain.add_argument("--state-dir", type=Path,
+                         help="the proxy's state dir, for its subscribed packs' last good copies "
+                              "(default: the config's, else ./fixative-state)")
     explain.add_argument("--json", action="store_true", help="print JSON")
     explain.set_defaults(handler=cmd_explain)
 
@@ -219,12 +222,11 @@ def _overrides(config: Config) -> dict[str, object]:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from .classify import Classifier
-    from .rules.presets import load_rules
-
     from .runtime import load_asn
+    from .subscriptions.cache import startup_rules
 
     site, config = _site_config(_config_from(args), args.site, args.host)
-    rules = load_rules(config.preset, list(config.packs), config.thresholds)
+    rules = startup_rules(config)  # as the proxy starts: preset, packs, subscriptions' last good copies
     headers = []
     for raw in args.header:
         name, sep, value = raw.partition(":")
