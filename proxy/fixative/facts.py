@@ -77,6 +77,10 @@ class Facts:
         """The header's value (repeated headers joined by ', '), or None if absent."""
         return self._header_map.get(name.lower())
 
+    def header_values(self, names: tuple[str, ...]) -> tuple[str | None, ...]:
+        """header() of each of these lower-case names, at once."""
+        return tuple(map(self._header_map.get, names))
+
     @property
     def secure_context(self) -> bool:
         """Would a browser treat this origin as secure (HTTPS, or localhost), and so send Sec-Fetch-*?"""

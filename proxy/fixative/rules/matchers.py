@@ -22,6 +22,18 @@ Signals = Mapping[str, str]
 Test = Callable[[Facts, Signals], bool]
 
 
+def reading(*parts: str) -> Callable[[Test], Test]:
+    """Note on a compiled test what of the facts it reads, as `test.reads` (a frozenset): "user_agent", "ip",
+    "rdns", "path", "method", "kind", "tls", "from_log", "signals", "header_names" (their order), or
+    "header:NAME" (lower case). RuleSet caches decisions by exactly these; a test without them is never cached."""
+
+    def mark(test: Test) -> Test:
+        test.reads = frozenset(parts)  # type: ignore[attr-defined]
+        return test
+
+    return mark
+
+
 def _strings(value: Any, what: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
@@ -52,6 +64,7 @@ class UserAgent:
     def compile(value: Any) -> Test:
         tokens = tuple(t.lower() for t in _strings(value, "a user-agent substring"))
 
+        @reading("user_agent")
         def test(facts: Facts, signals: Signals) -> bool:
             ua = (facts.user_agent or "").lower()
             return any(t in ua for t in tokens)
@@ -69,6 +82,7 @@ class UserAgentRegex:
     def compile(value: Any) -> Test:
         compiled = [_regex(p) for p in _strings(value, "a regular expression")]
 
+        @reading("user_agent")
         def test(facts: Facts, signals: Signals) -> bool:
             ua = facts.user_agent or ""
             return any(p.search(ua) for p in compiled)
@@ -90,6 +104,7 @@ class UserAgentToken:
         pattern = re.compile("|".join(rf"(?<![A-Za-z0-9/.@_-]){re.escape(t)}(?![A-Za-z0-9@_.-])" for t in tokens),
                              re.IGNORECASE)
 
+        @reading("user_agent")
         def test(facts: Facts, signals: Signals) -> bool:
             return pattern.search(facts.user_agent or "") is not None
 
@@ -107,6 +122,7 @@ class UserAgentMissing:
         if not isinstance(value, bool):
             raise ValueError("expected true or false")
 
+        @reading("user_agent")
         def test(facts: Facts, signals: Signals) -> bool:
             return (not (facts.user_agent or "").strip()) == value
 
@@ -123,6 +139,7 @@ class Ip:
     def compile(value: Any) -> Test:
         nets = IPSet(_strings(value, "an IP address or CIDR range"))
 
+        @reading("ip")
         def test(facts: Facts, signals: Signals) -> bool:
             return facts.ip in nets
 
@@ -139,6 +156,7 @@ class NotIp:
     def compile(value: Any) -> Test:
         nets = IPSet(_strings(value, "an IP address or CIDR range"))
 
+        @reading("ip")
         def test(facts: Facts, signals: Signals) -> bool:
             return facts.ip not in nets
 
@@ -189,6 +207,7 @@ class ReverseDnsName:
     def compile(value: Any) -> Test:
         domains = parse_domains(value)
 
+        @reading("rdns")
         def test(facts: Facts, signals: Signals) -> bool:
             return facts.rdns is not None and name_in_domains(facts.rdns.name, domains)
 
@@ -206,6 +225,7 @@ class NotReverseDnsName(ReverseDnsName):
     def compile(value: Any) -> Test:
         domains = parse_domains(value)
 
+        @reading("rdns")
         def test(facts: Facts, signals: Signals) -> bool:
             return facts.rdns is None or not name_in_domains(facts.rdns.name, domains)
 
@@ -223,6 +243,7 @@ class Path:
         globs = _strings(value, "a path glob such as /images/*")
         pattern = re.compile("|".join(fnmatch.translate(g) for g in globs))
 
+        @reading("path")
         def test(facts: Facts, signals: Signals) -> bool:
             return pattern.match(facts.path.split("?", 1)[0]) is not None
 
@@ -240,6 +261,7 @@ class PathRegex:
         patterns = _strings(value, "a regular expression")
         compiled = [_regex(p) for p in patterns]
 
+        @reading("path")
         def test(facts: Facts, signals: Signals) -> bool:
             return any(p.search(facts.path) for p in compiled)
 
@@ -256,6 +278,7 @@ class Method:
     def compile(value: Any) -> Test:
         methods = frozenset(m.upper() for m in _strings(value, "an HTTP method"))
 
+        @reading("method")
         def test(facts: Facts, signals: Signals) -> bool:
             return facts.method.upper() in methods
 
@@ -276,6 +299,7 @@ class Kind:
             raise ValueError(f"unknown kind {unknown[0]!r}; use one of {', '.join(KINDS)}")
         wanted = frozenset(kinds)
 
+        @reading("kind")
         def test(facts: Facts, signals: Signals) -> bool:
             return facts.kind in wanted
 
@@ -297,6 +321,7 @@ class Header:
             raise ValueError(f"{empty[0]}: no regular expression given (use '.*' for any value)")
         checks = [(str(name), _regex(str(pattern))) for name, pattern in value.items()]
 
+        @reading(*(f"header:{name.lower()}" for name, _ in checks))
         def test(facts: Facts, signals: Signals) -> bool:
             for name, pattern in checks:
                 got = facts.header(name)
@@ -319,6 +344,7 @@ class HeaderAbsent:
         names = _strings(value, "a header name")
         logged = all(n.lower() in LOGGED_HEADERS for n in names)
 
+        @reading("from_log", *(f"header:{n.lower()}" for n in names))
         def test(facts: Facts, signals: Signals) -> bool:
             if facts.from_log and not logged:
                 return False
@@ -337,6 +363,7 @@ class Signal:
     def compile(value: Any) -> Test:
         names = _strings(value, "a signal name")
 
+        @reading("signals")
         def test(facts: Facts, signals: Signals) -> bool:
             return any(n in signals for n in names)
 
@@ -362,6 +389,7 @@ class BrowserOlderThan:
                 raise ValueError(f"{family}: expected a whole major version such as 109, got {version!r}")
             oldest[str(family).lower()] = version
 
+        @reading("user_agent")
         def test(facts: Facts, signals: Signals) -> bool:
             family, major = browser_version(facts.user_agent)
             limit = oldest.get(family.lower())
@@ -383,6 +411,7 @@ class HeaderOrder:
         names = tuple(n.lower() for n in _strings(value, "a header name"))
         count = len(names)
 
+        @reading("header_names", "from_log")
         def test(facts: Facts, signals: Signals) -> bool:
             return not facts.from_log and facts.header_names[:count] == names
 
@@ -401,6 +430,7 @@ class HeadersKnown:
         if not isinstance(value, bool):
             raise ValueError("expected true or false")
 
+        @reading("header_names", "from_log")
         def test(facts: Facts, signals: Signals) -> bool:
             return headers_known(facts) == value
 
@@ -420,6 +450,7 @@ class Ja4:
         globs = _strings(value, "a JA4 fingerprint or glob pattern")
         pattern = re.compile("|".join(fnmatch.translate(g.lower()) for g in globs))
 
+        @reading("tls")
         def test(facts: Facts, signals: Signals) -> bool:
             return facts.tls is not None and pattern.match(facts.tls.ja4) is not None
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from ..facts import Facts
 from ..verdict import HUMAN, SCRAPER, SUSPECT, Decision, Reason
 from .matchers import Test
 
 ACTIONS = {"allow": HUMAN, "deny": SCRAPER}
+ALWAYS_KEYED = frozenset({"user_agent", "ip", "method", "kind", "tls", "from_log", "signals"})
 _Candidates = tuple[list[tuple[int, "Rule", Test]], dict[str, list[tuple[int, "Rule"]]]]
 
 
@@ -62,6 +64,15 @@ class Thresholds:
     scraper: int = 70
 
 
+class KeySpec(NamedTuple):
+    """What of the facts the rules a User-Agent could meet read, beyond ALWAYS_KEYED (see facts_key)."""
+
+    headers: tuple[str, ...]  # lower-case names whose values they read
+    path: bool
+    header_names: bool
+    rdns: bool
+
+
 @dataclass
 class RuleSet:
     """Every loaded rule in evaluation order, with thresholds."""
@@ -75,6 +86,7 @@ class RuleSet:
         # UA tests so the hot path only runs the cheap remaining matchers.
         self._ua_candidates = lru_cache(maxsize=4096)(self._compute_ua_candidates)
         self._rdns_candidates = lru_cache(maxsize=4096)(self._compute_rdns_candidates)
+        self._key_spec = lru_cache(maxsize=4096)(self._compute_key_spec)
 
     def _compute_ua_candidates(self, user_agent: str | None) -> _Candidates:
         """Rules whose UA tests pass: those needing only a signal, indexed by signal; the rest in order,
@@ -101,6 +113,35 @@ class RuleSet:
         last = max((n for n, (_, rule) in enumerate(ordered) if rule.rdns_tests), default=-1)
         return tuple((rule, tuple(t for t in rule.other_tests if t not in rule.rdns_tests))
                      for _, rule in ordered[:last + 1])
+
+    def _compute_key_spec(self, user_agent: str | None) -> KeySpec | None:
+        """What the rules this User-Agent could meet read of the facts (matchers.reading); None when a test
+        does not say."""
+        general, by_signal = self._ua_candidates(user_agent)
+        parts: set[str] = set()
+        for rule in [*(r for _, r, _ in general), *(r for rules in by_signal.values() for _, r in rules)]:
+            for test in rule.other_tests:
+                reads = getattr(test, "reads", None)
+                if reads is None:
+                    return None
+                parts.update(reads)
+            if rule.rdns_tests:
+                parts.add("rdns")  # _explain reads facts.rdns.detail
+        headers = tuple(sorted(p.removeprefix("header:") for p in parts if p.startswith("header:")))
+        known = ALWAYS_KEYED | {"path", "header_names", "rdns"}
+        if any(p not in known and not p.startswith("header:") for p in parts):
+            return None
+        return KeySpec(headers, "path" in parts, "header_names" in parts, "rdns" in parts)
+
+    def facts_key(self, facts: Facts) -> tuple[Any, ...] | None:
+        """Everything of the facts evaluate() reads (signals apart): equal keys and equal signals give equal
+        Decisions. None when a rule's test does not say what it reads."""
+        spec = self._key_spec(facts.user_agent)
+        if spec is None:
+            return None
+        return (facts.user_agent, facts.ip, facts.method, facts.kind, facts.tls, facts.from_log,
+                facts.path if spec.path else None, facts.header_names if spec.header_names else None,
+                facts.rdns if spec.rdns else None, facts.header_values(spec.headers))
 
     def tests_rdns(self, user_agent: str | None) -> bool:
         """Could a rule testing reverse DNS fire for this User-Agent? Cached: false for nearly everyone."""

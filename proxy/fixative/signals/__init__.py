@@ -6,13 +6,18 @@ Signals never decide: rule packs give them weight.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..facts import Facts
 from ..network.asn import AsnDatabase
+from . import headers, tls
 from .browsers import browser_signals
-from .headers import header_signals
+from .headers import header_signals, headers_known
 from .network import network_signals
 from .tls import tls_signals
 from .useragent import useragent_signals
+
+HEADERS_READ = tuple(dict.fromkeys((*headers.HEADERS_READ, *tls.HEADERS_READ)))
 
 
 def collect_signals(facts: Facts, asn: AsnDatabase | None = None) -> dict[str, str]:
@@ -24,3 +29,9 @@ def collect_signals(facts: Facts, asn: AsnDatabase | None = None) -> dict[str, s
     if facts.tls is not None:
         signals.update(tls_signals(facts))
     return signals
+
+
+def signals_key(facts: Facts) -> tuple[Any, ...]:
+    """Everything of the facts collect_signals reads: equal keys, equal signals (for one ASN database)."""
+    return (facts.user_agent, facts.ip, facts.method, facts.kind, facts.tls, facts.from_log,
+            facts.secure_context, headers_known(facts), facts.header_values(HEADERS_READ))

@@ -41,6 +41,10 @@ PLATFORM_HINTS = {"Windows": {"Windows"}, "macOS": {"macOS"}, "Android": {"Andro
                   "Chrome OS": {"Chrome OS", "Chromium OS", "Linux"},
                   "Linux": {"Linux", "Android", "Chrome OS", "Chromium OS"}}
 PROXY_HEADERS = ("via", "x-forwarded-for", "forwarded")
+# Every header header_signals reads (tests/test_decision_cache.py checks it): with the User-Agent, method,
+# kind, secure context and headers_known, all its signals depend on.
+HEADERS_READ = (*FETCH_HEADERS, "sec-fetch-user", *HINT_HEADERS, "accept", "accept-encoding", "range",
+                "accept-language", "connection", *PROXY_HEADERS)
 
 _CHROME = re.compile(r"(?<![A-Za-z])(Headless)?Chrome/(\d+)")
 _FIREFOX = re.compile(r"\bFirefox/(\d+)")

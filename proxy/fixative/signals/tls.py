@@ -11,6 +11,8 @@ from __future__ import annotations
 from ..facts import Facts
 from .headers import CHROMIUM, claim_of
 
+HEADERS_READ = ("upgrade",)  # with the handshake and the User-Agent, all tls_signals depends on
+
 
 def tls_signals(facts: Facts) -> dict[str, str]:
     """tls.* signals for one request; empty without a handshake or a browser User-Agent."""
