@@ -9,6 +9,8 @@ from ..optout import merge_robots_txt, optout_headers, parse_robots, tdmrep_json
 from ..responses import make_text_response
 from .settings import Settings
 
+WATCHED = frozenset({b"content-type", b"tdm-reservation", b"x-robots-tag"})  # what _add_headers reads
+
 
 class OptOut:
     def __init__(self, settings: Settings):
@@ -58,9 +60,6 @@ def _add_headers(response: http.Response) -> None:
     added = tuple((name.encode(), value.encode()) for name, value in optout_headers(robots).items()
                   if name.lower() == "x-robots-tag" or name.lower().encode() not in found)
     response.headers.fields += added
-
-
-WATCHED = frozenset({b"content-type", b"tdm-reservation", b"x-robots-tag"})
 
 
 def _joined(values: list[bytes] | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from mitmproxy import http
 
@@ -17,8 +18,12 @@ NO_SITE = "-"  # with `sites:`, a request no site serves (an unknown Host)
 
 def client_id(facts: Facts) -> str:
     """address + a short hash of the User-Agent: who sends requests, in the event log."""
-    digest = hashlib.blake2s((facts.user_agent or "").encode("utf-8", "replace"), digest_size=4).hexdigest()
-    return f"{facts.ip}/{digest}"
+    return f"{facts.ip}/{_ua_digest(facts.user_agent)}"
+
+
+@lru_cache(maxsize=4096)  # clients repeat their User-Agent
+def _ua_digest(user_agent: str | None) -> str:
+    return hashlib.blake2s((user_agent or "").encode("utf-8", "replace"), digest_size=4).hexdigest()
 
 
 class Record:
