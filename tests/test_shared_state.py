@@ -136,6 +136,10 @@ def original(response: requests.Response, work: Path) -> bool:
     return hashlib.sha256(response.content).digest() == hashlib.sha256(work.read_bytes()).digest()
 
 
+PACE = 0.5  # seconds between one client's requests: past `shared.fresh_for` (0.2 s), within which an
+# instance does not read a client's shared state again
+
+
 def spree_across(first: Instance, second: Instance, site: Path, user_agent: str) -> list[bool]:
     """Three direct opens of different works by one client: first, second, first again.
     Which of them got the original bytes."""
@@ -143,6 +147,7 @@ def spree_across(first: Instance, second: Instance, site: Path, user_agent: str)
     for n, instance in enumerate((first, second, first)):
         work = full_images(site)[n]
         got.append(original(open_directly(f"{instance.url}/images/full/{work.name}", user_agent), work))
+        time.sleep(PACE)
     return got
 
 
@@ -306,6 +311,7 @@ def test_with_redis_gone_both_keep_serving_and_nothing_is_lost_when_it_returns(p
     wait_until(lambda: (s := a.api("/api/status")["shared"])["up"] and s["pending_clients"] == 0, 15,
                "instance a never wrote its backlog after Redis came back")
     wait_until(lambda: b.api("/api/status")["shared"]["up"], 15, "instance b never reconnected")
+    time.sleep(PACE)
     # the third open, on b, counts the two a saw during the outage
     got = open_directly(f"{b.url}/images/full/{works[7].name}", ua)
     assert not original(got, works[7])

@@ -42,6 +42,7 @@ def test_shared_accepts_a_url_or_a_mapping(tmp_path: Path) -> None:
     ("shared:\n  redis: redis://h:6379\n  timeout: 60\n", ":3: shared: timeout: expected seconds from 0.01 to 10"),
     ("shared:\n  redis: redis://h:6379\n  instance: 'a b'\n", ":3: shared: instance: expected 1 to 64 letters"),
     ("shared:\n  redis: redis://h:6379\n  pool: 3\n", ":3: shared: pool: unknown; use redis, prefix"),
+    ("shared:\n  redis: redis://h:6379\n  fresh_for: -1\n", ":3: shared: fresh_for: expected seconds from 0 to 60"),
     ("shared: [1]\n", ":1: shared: expected a mapping or a Redis URL"),
     ("shared: redis://h:port\n", "has a bad port"),
 ])

@@ -81,9 +81,14 @@ class Sharing:
         facts = facts_from_flow(flow, rt.trusted)
         key, _ = client_key(facts, rt.secret)
         store = rt.clients
+        known = store.peek(key)
+        if known is not None and facts.time - known.__dict__.get("_read_at", 0.0) < link.settings.fresh_for:
+            return  # read a moment ago: a page's burst of images costs one read, not one each
         view = await link.load(store.log.scope, key)
         if view is not None:
-            adopt(store.get(key, facts.time), view, store.log.unwritten(key))
+            state = store.get(key, facts.time)
+            adopt(state, view, store.log.unwritten(key))
+            object.__setattr__(state, "_read_at", facts.time)
 
     def response(self, flow: http.HTTPFlow) -> None:
         if self.link is not None:

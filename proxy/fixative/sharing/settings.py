@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-EXPECTED = ("{redis: redis://HOST:6379/0, prefix: fixative, instance: NAME, timeout: 0.25} "
+EXPECTED = ("{redis: redis://HOST:6379/0, prefix: fixative, instance: NAME, timeout: 0.25, fresh_for: 0.2} "
             "(or `shared: redis://HOST:6379/0`)")
 SCHEMES = ("redis", "rediss", "unix")
+_SECONDS = {"timeout": (0.01, 10), "fresh_for": (0, 60)}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
@@ -21,6 +22,7 @@ class SharedSettings:
     prefix: str = "fixative"
     instance: str = ""   # this instance's name in the registry; empty: hostname and listen port
     timeout: float = 0.25  # seconds a request may wait for Redis before it is judged on local state
+    fresh_for: float = 0.2  # a client's shared state read this recently is not read again (0: every request)
 
     def instance_name(self, listen: str) -> str:
         return self.instance or f"{socket.gethostname()}:{listen.rsplit(':', 1)[-1]}"
@@ -64,13 +66,14 @@ def parse_shared(value: Any, line_of: Callable[[str | None], int], problems: lis
                 bad(sub, f"{sub}: expected 1 to 64 letters, digits, '_', '.', ':' or '-', got {v!r}")
                 continue
             out[sub] = v
-        elif sub == "timeout":
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.01 <= v <= 10:
-                bad(sub, f"timeout: expected seconds from 0.01 to 10, got {v!r}")
+        elif sub in _SECONDS:
+            low, high = _SECONDS[sub]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not low <= v <= high:
+                bad(sub, f"{sub}: expected seconds from {low:g} to {high:g}, got {v!r}")
                 continue
             out[sub] = float(v)
         else:
-            bad(sub, f"{sub}: unknown; use redis, prefix, instance, timeout")
+            bad(sub, f"{sub}: unknown; use redis, prefix, instance, {', '.join(_SECONDS)}")
     if "redis" not in out:
         if "redis" not in value:
             bad(None, "needs `redis: URL`")
