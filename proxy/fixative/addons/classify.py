@@ -27,6 +27,7 @@ from .settings import Settings
 SPECIAL_PATHS = {"/robots.txt": "robots", "/.well-known/tdmrep.json": "tdmrep"}
 CONDITIONAL = ("If-None-Match", "If-Modified-Since", "If-Range", "Range", "If-Match")
 MAX_TARPITS = 100
+PREFACTS = "fixative.prefacts"  # Facts an earlier addon (Sharing) already built for this request
 NO_PROXIES = IPSet(())
 
 
@@ -121,7 +122,7 @@ class Classify:
         rt = self.settings.runtime_for(flow)
         if rt is None:
             return None
-        facts = facts_from_flow(flow, rt.trusted)
+        facts = flow.metadata.pop(PREFACTS, None) or facts_from_flow(flow, rt.trusted)
         if self.rewrite_host:
             point_host_at_origin(flow)
         path = facts.path.split("?", 1)[0]

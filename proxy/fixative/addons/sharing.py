@@ -25,8 +25,9 @@ from ..sharing import overrides as shared_overrides
 from ..sharing import registry
 from ..sharing.delta import adopt
 from ..sharing.link import RedisLink
+from ..sharing.redisops import text
 from ..sharing.tracked import SharingClientStore
-from .classify import facts_from_flow
+from .classify import PREFACTS, facts_from_flow
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Sharing:
         if rt is None or not isinstance(rt.clients, SharingClientStore):
             return
         facts = facts_from_flow(flow, rt.trusted)
+        flow.metadata[PREFACTS] = facts  # Classify uses these rather than reading the request again
         key, _ = client_key(facts, rt.secret)
         store = rt.clients
         known = store.peek(key)
@@ -151,9 +153,9 @@ class Sharing:
                 raise
         changes = []
         for raw_field, raw in (await link.call(lambda client: client.hgetall(key))).items():
-            field = _text(raw_field)
+            field = text(raw_field)
             try:
-                mode, at, _ = _text(raw).split("|", 2)
+                mode, at, _ = text(raw).split("|", 2)
                 when = float(at)
             except ValueError:
                 continue
@@ -216,7 +218,7 @@ class Sharing:
             totals: dict[str, dict[str, int]] = {}
             for field, n in (await self.link.call(lambda client: client.hgetall(
                     f"{self.link.prefix}:counts"))).items():  # type: ignore[union-attr]
-                site, verdict, _treatment = _text(field).split("\t")
+                site, verdict, _treatment = text(field).split("\t")
                 by_verdict = totals.setdefault(site, {})
                 by_verdict[verdict] = by_verdict.get(verdict, 0) + int(n)
             out["totals"] = totals
@@ -224,6 +226,3 @@ class Sharing:
             pass  # the link's own state already says Redis is down
         return out
 
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

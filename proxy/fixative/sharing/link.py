@@ -120,10 +120,6 @@ class RedisLink:
         if len(self.counts) == 1:
             self._wake.set()
 
-    async def totals(self) -> dict[str, int]:
-        raw = await asyncio.wait_for(self.client.hgetall(f"{self.prefix}:counts"), self.settings.timeout * 4)
-        return {redisops._text(k): int(v) for k, v in raw.items()}
-
     # -- background
     async def _writer(self) -> None:
         while True:

@@ -74,25 +74,26 @@ def parse_read(reply: list[Any]) -> SharedView | None:
     flat, times, paths, direct = reply
     if not flat:
         return None
-    text = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+    fields = {text(flat[i]): text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
     return SharedView(
-        first_seen=_number(text.get("first_seen")),
-        last_seen=_number(text.get("last_seen")),
-        counts={name: int(_number(text.get(name))) for name in COUNTS},
-        robots_read=text.get("robots_read") == "1",
-        trapped=text.get("trapped") or None,
+        first_seen=_number(fields.get("first_seen")),
+        last_seen=_number(fields.get("last_seen")),
+        counts={name: int(_number(fields.get(name))) for name in COUNTS},
+        robots_read=fields.get("robots_read") == "1",
+        trapped=fields.get("trapped") or None,
         times=[_number(t) for t in times],
-        paths={_text(p) for p in paths},
+        paths={text(p) for p in paths},
         direct=[_number(t) for t in direct],
     )
 
 
-def _text(value: Any) -> str:
+def text(value: Any) -> str:
+    """A Redis reply item as text."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _number(value: Any) -> float:
     try:
-        return float(_text(value)) if value is not None else 0.0
+        return float(text(value)) if value is not None else 0.0
     except ValueError:
         return 0.0
