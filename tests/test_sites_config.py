@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from fixative.config import ConfigError, load_config
+from fixative.config import load_config
 from fixative.policy import BLOCK, DECOY
 from fixative.rules.ruleset import Thresholds
 from fixative.siteconfig import DEFAULT_MESSAGE, UnknownHost, find_site, normal_host
+from test_config import _problems, _write
 
 PACK = Path(__file__).parent / "rules" / "good" / "ua-matchers.yaml"
 
@@ -33,16 +33,6 @@ unknown_host: {{status: 404, message: "no such gallery"}}
 """
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "fixative.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _problems(path: Path, **overrides: object) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        load_config(path, **overrides)
-    return info.value.problems
 
 
 def test_no_sites_is_one_site_as_before(tmp_path: Path) -> None:
