@@ -18,7 +18,7 @@ from mitmproxy import ctx
 
 from ..config import ConfigError
 from ..tlscert import not_after, prepare_certificate
-from .reload import snapshot
+from .reload import Snapshot, snapshot
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0
@@ -32,15 +32,15 @@ class CertRenewal:
         self._task: asyncio.Task[None] | None = None
 
     def running(self) -> None:
-        self._task = asyncio.create_task(self._watch())
+        # the baseline before the proxy says it is ready: a renewal right after start is then still a change
+        self._task = asyncio.create_task(self._watch(snapshot([self.cert, self.key])))
 
     def done(self) -> None:
         if self._task is not None:
             self._task.cancel()
 
-    async def _watch(self) -> None:
+    async def _watch(self, seen: Snapshot) -> None:
         files = [self.cert, self.key]
-        seen = snapshot(files)
         while True:
             await asyncio.sleep(POLL_SECONDS)
             now = snapshot(files)

@@ -73,7 +73,10 @@ class Reload:
         rt = self.settings.runtime
         if rt is None or self.watcher is not None:
             return
-        self.watcher = asyncio.create_task(self._watch(), name="fixative reload watcher")
+        # The baseline now, before the proxy says it is ready (a few stat calls): taken later in the
+        # watcher task, an edit made right after start could already be in it and never be noticed.
+        seen = snapshot(watched_files(rt, self.settings.rule_control()))
+        self.watcher = asyncio.create_task(self._watch(seen), name="fixative reload watcher")
         try:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._sighup)
             self.on_sighup = True
@@ -100,8 +103,7 @@ class Reload:
         assert rt is not None
         return await asyncio.to_thread(lambda: snapshot(watched_files(rt, self.settings.rule_control())))
 
-    async def _watch(self) -> None:
-        seen = await self._state()
+    async def _watch(self, seen: Snapshot) -> None:
         while True:
             await asyncio.sleep(self.poll)
             now = await self._state()
