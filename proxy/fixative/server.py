@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -27,6 +28,10 @@ class Announce:
         self.message = message
 
     def running(self) -> None:
+        # Everything loaded at start (rule packs, the ASN table, mitmproxy's own modules) lives as long as
+        # the process: frozen, the garbage collector stops walking it again on every full collection.
+        gc.collect()
+        gc.freeze()
         proxyserver = ctx.master.addons.get("proxyserver")
         addrs = [(a[0], a[1]) for a in proxyserver.listen_addrs()] if proxyserver else []
         print(self.message(addrs), flush=True)
@@ -55,11 +60,10 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
     # larger streams. Originals for people stream regardless (Treat sets flow.response.stream).
     master.options.update(stream_large_bodies=str(max(runtime.config.max_image_bytes, 2 << 20)),
                           connection_strategy="lazy", termlog_verbosity="warn", keep_host_header=True)
-    master.addons.add(*make_addons(Settings(runtime)), Announce(announce))
+    renewal = [CertRenewal(*sources, runtime.config.state_dir)] if certificate and sources else []
+    master.addons.add(*make_addons(Settings(runtime), extra=[*renewal, Announce(announce)]))
     if certificate is not None:  # "*": every name and address the clients ask for gets the artist's cert
         master.options.update(certs=[f"*={certificate}"])
-        if sources is not None:
-            master.addons.add(CertRenewal(*sources, runtime.config.state_dir))
     if admin is not None and "fixative_admin" in master.options:
         master.options.update(fixative_admin=admin)
     # mitmproxy's terminal log shows our warnings while it runs: the CLI's own handler would print each twice.
