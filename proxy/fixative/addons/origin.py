@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from typing import Any
 
@@ -26,9 +27,13 @@ TIMED_OUT = "fixative.origin_timed_out"
 
 
 class OriginTimeout:
+    """One timer for all requests waiting on the origin, set for the earliest deadline among them:
+    a request costs a dict entry, not a task and a timer of its own."""
+
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._watches: dict[str, asyncio.Task[None]] = {}
+        self._waiting: dict[str, tuple[http.HTTPFlow, float, float]] = {}  # flow id: (flow, timeout, started)
+        self._timer: asyncio.TimerHandle | None = None
 
     def request(self, flow: http.HTTPFlow) -> None:
         """Runs after the other addons' request hooks: a flow still without a response goes upstream."""
@@ -36,45 +41,56 @@ class OriginTimeout:
             return
         rt = self.settings.runtime_for(flow)
         timeout = rt.config.origin_timeout if rt is not None else 0
-        if timeout and flow.id not in self._watches:
-            self._watches[flow.id] = asyncio.get_running_loop().create_task(self._watch(flow, timeout))
+        if timeout and flow.id not in self._waiting:
+            started = time.time()
+            self._waiting[flow.id] = (flow, timeout, started)
+            self._wake_by(started + timeout)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        self._stop(flow)
+        self._waiting.pop(flow.id, None)
 
     def error(self, flow: http.HTTPFlow) -> None:
-        self._stop(flow)
+        self._waiting.pop(flow.id, None)
         if detail := flow.metadata.get(TIMED_OUT):
             # the page for this error is built right after the error hooks, in this same task
             errorpages.ORIGIN_TIMED_OUT.set(detail)
 
     def done(self) -> None:
-        for task in self._watches.values():
-            task.cancel()
-        self._watches.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._waiting.clear()
 
-    def _stop(self, flow: http.HTTPFlow) -> None:
-        task = self._watches.pop(flow.id, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
+    def _wake_by(self, deadline: float) -> None:
+        """Make sure the sweep runs no later than `deadline` (time.time())."""
+        if self._timer is not None and self._timer.when() <= self._loop_time(deadline):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(self._loop_time(deadline), self._sweep)
 
-    async def _watch(self, flow: http.HTTPFlow, timeout: float) -> None:
-        started = time.time()
-        try:
-            while True:
-                if flow.response is not None and flow.response.timestamp_end:
-                    return  # the origin has sent everything; what is left is ours (rendering) or the client's
-                quiet_since = max(started, self._last_activity(flow))
-                wait = quiet_since + timeout - time.time()
-                if wait <= 0:
-                    break
-                await asyncio.sleep(wait)
-            self._expire(flow, timeout)
-        except asyncio.CancelledError:
-            pass
-        finally:
-            if self._watches.get(flow.id) is asyncio.current_task():
-                del self._watches[flow.id]
+    @staticmethod
+    def _loop_time(wall: float) -> float:
+        return asyncio.get_running_loop().time() + (wall - time.time())
+
+    def _sweep(self) -> None:
+        """Expire the requests whose origin has been silent too long; sleep until the next deadline."""
+        self._timer = None
+        now = time.time()
+        earliest = None
+        for flow_id, (flow, timeout, started) in list(self._waiting.items()):
+            if flow.response is not None and flow.response.timestamp_end:
+                del self._waiting[flow_id]  # the origin has sent everything; the rest is ours or the client's
+                continue
+            deadline = max(started, self._last_activity(flow)) + timeout
+            if deadline <= now:
+                del self._waiting[flow_id]
+                self._expire(flow, timeout)
+            elif deadline != math.inf and (earliest is None or deadline < earliest):
+                earliest = deadline  # inf: an HTTP/2 stream past its headers, watched no further
+        if earliest is not None:
+            self._wake_by(earliest)
 
     def _handler(self, flow: http.HTTPFlow) -> Any:
         proxyserver = ctx.master.addons.get("proxyserver")
