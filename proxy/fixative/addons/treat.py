@@ -1,7 +1,10 @@
 """Treat: gives each response what its verdict earns: original, decoy, watermark or block.
 
-Originals are streamed through untouched; only responses to be altered are buffered, and
-JPEG/PNG/WebP originals when `originals: {add_rights_metadata: true}` asks for XMP in them.
+Originals pass untouched: buffered up to PEOPLE_BUFFER (announced Content-Length), as mitmproxy
+does by default, streamed beyond it or when the length is unannounced. Streaming a body costs
+mitmproxy about a tenth more CPU than buffering it (bench/README.md); buffering every original
+up to images.max_bytes would cost memory. Responses to be altered are buffered, and JPEG/PNG/WebP
+originals when `originals: {add_rights_metadata: true}` asks for XMP in them.
 Altered copies carry an invisible trace of the client, within a TraceBudget (see traces.py).
 An altered image the proxy cannot buffer (size unannounced, or above what mitmproxy
 buffers) is refused at its headers: mitmproxy would otherwise stream the original through.
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 
 RIGHTS_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 DEFAULT_BUFFER_LIMIT = 2 << 20  # mitmproxy's stream_large_bodies as `fixative run` sets it
+PEOPLE_BUFFER = 2 << 20  # originals up to this size are buffered, larger ones streamed
 
 
 @dataclass
@@ -105,24 +109,27 @@ class Treat:
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         decision: Decision | None = flow.metadata.get("fixative.decision")
         rt = self.settings.runtime_for(flow)
-        if decision is None or rt is None or "fixative.treatment" in flow.metadata or flow.response is None:
+        response = flow.response
+        if decision is None or rt is None or "fixative.treatment" in flow.metadata or response is None:
             return
         facts: Facts = flow.metadata["fixative.facts"]
-        kind = kind_of_content_type(flow.response.headers.get("content-type")) or facts.kind
+        ctype, size = header_values(response, (b"content-type", b"content-length"))
+        kind = kind_of_content_type(ctype) or facts.kind
         treatment = rt.config.policy.treatment(decision.verdict, kind)
-        if treatment in (DECOY, WATERMARK) and (flow.response.status_code != 200 or kind != IMAGE
+        if treatment in (DECOY, WATERMARK) and (response.status_code != 200 or kind != IMAGE
                                                  or flow.request.method == "HEAD"):
             treatment = ORIGINAL  # nothing to alter: an error page, a redirect, a HEAD
         flow.metadata["fixative.kind"] = kind
         flow.metadata["fixative.treatment"] = treatment
         flow.metadata["fixative.applied"] = applied = rt.enforcing and treatment != ORIGINAL
         if not applied and "fixative.special" not in flow.metadata and kind != PAGE:
-            if wants_rights(flow, rt, kind, _buffer_limit()):
+            # pages stay buffered: Pages reads them (cookie, site map, traps)
+            if rt.config.rights_on_originals and wants_rights(flow, rt, kind, _buffer_limit()):
                 flow.metadata["fixative.rights"] = True  # buffered, to add XMP in response()
-            else:
-                flow.response.stream = True  # pages stay buffered: Pages reads them (cookie, site map, traps)
+            elif kind != IMAGE or not (size and size.isdigit() and int(size) <= PEOPLE_BUFFER):
+                response.stream = True
         elif applied and treatment in (DECOY, WATERMARK):
-            size = flow.response.headers.get("content-length", "")
+            size = size or ""
             if not size.isdigit() or int(size) > min(rt.config.max_image_bytes, _buffer_limit()):
                 flow.metadata["fixative.treatment"] = BLOCK  # cannot buffer it: never stream the original
                 refuse_at_headers(flow.response)
@@ -230,10 +237,27 @@ def refuse_at_headers(response: http.Response) -> None:
     response.stream = stream
 
 
+def header_values(message: http.Message, names: tuple[bytes, ...]) -> list[str | None]:
+    """message.headers.get(name) for each lower-case name, in one pass over the raw fields."""
+    found: list[str | None] = [None] * len(names)
+    for name, value in message.headers.fields:
+        key = name.lower()
+        if key in names:
+            i = names.index(key)
+            text = value.decode("utf-8", "surrogateescape")
+            found[i] = text if found[i] is None else f"{found[i]}, {text}"
+    return found
+
+
 def _buffer_limit() -> int:
     """The largest body mitmproxy buffers (its stream_large_bodies); beyond it, it streams."""
     try:
-        size = human.parse_size(ctx.options.stream_large_bodies)
+        return _parsed_limit(ctx.options.stream_large_bodies)
     except (AttributeError, ValueError):
         return DEFAULT_BUFFER_LIMIT
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_limit(option: str | None) -> int:
+    size = human.parse_size(option)
     return size if size is not None else 1 << 62
