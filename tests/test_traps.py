@@ -19,3 +19,16 @@ def test_inject_before_last_body_end():
     out = inject_trap(html, b"<a>T</a>")
     assert out == b"<html><body><p>x</p><!-- </body> in a comment --><a>T</a></BODY></html>"
     assert inject_trap(b"no body", b"<a>T</a>") == b"no body<a>T</a>"
+
+
+def test_inject_finds_the_last_body_end_whatever_its_spelling():
+    link = b"<a>T</a>"
+    cases = {
+        b"<body>x</body >\n": b"<body>x<a>T</a></body >\n",                 # the usual one, found from the end
+        b"<body>x</BODY><!-- </body> -->": b"<body>x</BODY><!-- <a>T</a></body> -->",  # a later lower-case one
+        b"<body>x</Body></bodyguard>": b"<body>x<a>T</a></Body></bodyguard>",  # "</body" that is no end tag
+        b"<body>x</body></BODY>": b"<body>x</body><a>T</a></BODY>",
+        b"<p>x</p>": b"<p>x</p><a>T</a>",
+    }
+    for html, expected in cases.items():
+        assert inject_trap(html, link) == expected, html

@@ -12,9 +12,8 @@ import queue
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +44,9 @@ COLUMNS = ("ts", "client", "ip", "user_agent", "method", "host", "path", "kind",
 _STOP = object()
 
 
-@dataclass(frozen=True)
-class Event:
-    """One decision as recorded. `applied` is False in observe mode (original served)."""
+class Event(NamedTuple):
+    """One decision as recorded. `applied` is False in observe mode (original served).
+    A NamedTuple: one is made for every request, at a third of a frozen dataclass's cost."""
 
     ts: float
     client: str

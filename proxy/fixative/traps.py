@@ -7,6 +7,7 @@ Links are rel=nofollow, hidden from sight, screen readers and keyboard focus.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .secret import derive
 
@@ -21,6 +22,7 @@ def is_trap(path: str, prefix: str) -> bool:
     return path.startswith(prefix)
 
 
+@lru_cache(maxsize=4096)  # every page view asks for its page's link
 def trap_link_html(prefix: str, page_path: str, secret: bytes) -> bytes:
     token = derive(secret, "trap", page_path).hex()[:12]
     return (f'<a href="{prefix}{token}.html" rel="nofollow noindex" aria-hidden="true" tabindex="-1" '
@@ -28,13 +30,18 @@ def trap_link_html(prefix: str, page_path: str, secret: bytes) -> bytes:
 
 
 def inject_trap(html: bytes, link: bytes) -> bytes:
-    """The page with the link before </body> (or at the end if there is none)."""
+    """The page with the link before its last </body> (or at the end if there is none)."""
+    # Scan from the last lower-case "</body" (the usual spelling), not the whole page; only when no match
+    # follows it (none, or "</bodyx>") is the whole page scanned.
     match = None
-    for match in _BODY_END.finditer(html):
-        pass
+    for start in dict.fromkeys((max(html.rfind(b"</body"), 0), 0)):
+        for match in _BODY_END.finditer(html, start):
+            pass
+        if match is not None:
+            break
     if match is None:
         return html + link
-    return html[: match.start()] + link + html[match.start():]
+    return html[:match.start()] + link + html[match.start():]
 
 
 def trap_page() -> bytes:

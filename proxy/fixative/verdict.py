@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 HUMAN = "human"
 SUSPECT = "suspect"
@@ -40,6 +40,11 @@ class Decision:
     score: int
     reasons: tuple[Reason, ...]
     decided_by: Reason | None = None
+    texts: tuple[str, ...] = field(init=False, repr=False, compare=False)  # str() of each reason
+
+    def __post_init__(self) -> None:
+        # the event log writes these for every request; a Decision is reused (Classifier's cache)
+        object.__setattr__(self, "texts", tuple(str(r) for r in self.reasons))
 
     def as_dict(self) -> dict[str, object]:
         return {

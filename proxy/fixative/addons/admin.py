@@ -23,6 +23,7 @@ from ..admin.overrides import PACK_NAME
 from ..admin.state import AdminState, make_state
 from ..admin.tokens import TOKEN_FILE, load_or_create_token
 from ..config import split_listen
+from ..facts import Facts
 from ..policy import BLOCK, DECOY, TARPIT, WATERMARK
 from ..runtime import Runtime
 from ..verdict import HUMAN, Decision, Reason
@@ -177,7 +178,8 @@ class Admin:
         rt = self.settings.runtime
         if decision is None or rt is None or flow.error or not flow.live:
             return
-        cookie = flow.request.headers.get("cookie")
+        facts: Facts | None = flow.metadata.get("fixative.facts")  # the request's headers, already read
+        cookie = facts.header("cookie") if facts is not None else flow.request.headers.get("cookie")
         value = trust.cookie_value(cookie)
         if value is None:
             return

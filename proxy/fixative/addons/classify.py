@@ -27,20 +27,14 @@ from .settings import Settings
 SPECIAL_PATHS = {"/robots.txt": "robots", "/.well-known/tdmrep.json": "tdmrep"}
 CONDITIONAL = ("If-None-Match", "If-Modified-Since", "If-Range", "Range", "If-Match")
 MAX_TARPITS = 100
-PREFACTS = "fixative.prefacts"  # Facts an earlier addon (Sharing) already built for this request
+PREFACTS = "fixative.prefacts"  # Facts an earlier addon (ReverseDns, Sharing) already built for this request
 NO_PROXIES = IPSet(())
 
 
 def facts_from_flow(flow: http.HTTPFlow, trusted: IPSet) -> Facts:
     """Normalise what the request says, once."""
     req = flow.request
-    headers = []
-    merged: dict[str, str] = {}  # Facts.header's map, built in the same pass
-    for k, v in req.headers.fields:
-        name, value = k.decode("latin-1"), v.decode("latin-1")
-        headers.append((name, value))
-        key = name.lower()
-        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    headers, merged = _read_headers(req.headers.fields)
     peer = flow.client_conn.peername[0] if flow.client_conn.peername else "0.0.0.0"
     ip = client_address(peer, headers, trusted) if len(trusted) else _peer_address(peer)
     secure = flow.client_conn.tls_established
@@ -50,9 +44,47 @@ def facts_from_flow(flow: http.HTTPFlow, trusted: IPSet) -> Facts:
         host = req.headers.get("x-forwarded-host") or host
     return facts_with_header_map(
         merged, ip=ip, user_agent=_header(req, merged, "user-agent"), path=req.path, method=req.method,
-        headers=tuple(headers), secure=secure, time=time.time(), host=host,
+        headers=headers, secure=secure, time=time.time(), host=host,
         rdns=flow.metadata.get("fixative.rdns"),  # addons/rdns.py, for claimed crawlers
         tls=flow.metadata.get("fixative.tls"))  # addons/tls.py, when Fixative terminates TLS
+
+
+RawFields = tuple[tuple[bytes, bytes], ...]
+_read: dict[RawFields, tuple[tuple[tuple[str, str], ...], dict[str, str]]] = {}
+MAX_READ = 2048
+MAX_READ_SIZE = 8192
+
+
+def _read_headers(fields: RawFields) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+    """The headers as text, and Facts.header's map (lower-case names, repeats joined by ', '). Remembered
+    for the last MAX_READ header sets: a browser sends the same ones for a page's images, and on its
+    keep-alive connection. Nothing may change the map: Facts share it."""
+    known = _read.get(fields)
+    if known is not None:
+        return known
+    headers = []
+    merged: dict[str, str] = {}
+    size = 0
+    for k, v in fields:
+        name, value = k.decode("latin-1"), v.decode("latin-1")
+        headers.append((name, value))
+        size += len(name) + len(value)
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    known = (tuple(headers), merged)
+    if size <= MAX_READ_SIZE:  # a few kB at most, so the memory stays bounded
+        if len(_read) >= MAX_READ:
+            del _read[next(iter(_read))]  # the oldest
+        _read[fields] = known
+    return known
+
+
+def request_facts(flow: http.HTTPFlow, rt: Runtime) -> Facts:
+    """The request's Facts, read once for all the addons before Classify (which takes them)."""
+    facts = flow.metadata.get(PREFACTS)
+    if facts is None:
+        facts = flow.metadata[PREFACTS] = facts_from_flow(flow, rt.trusted)
+    return facts
 
 
 def _header(req: http.Request, merged: dict[str, str], name: str) -> str | None:
@@ -70,7 +102,7 @@ def _peer_address(peer: str) -> str:
 def point_host_at_origin(flow: http.HTTPFlow) -> None:
     """With keep_host_header on (so we could read the client's Host), send the origin its own name."""
     req = flow.request
-    value = url.hostport(req.scheme, req.host, req.port)
+    value = _hostport(req.scheme, req.host, req.port)
     if req.is_http2 or req.is_http3:
         req.host_header = value
         return
@@ -88,6 +120,11 @@ def point_host_at_origin(flow: http.HTTPFlow) -> None:
     if not done:
         fields.append((b"Host", raw))
     req.headers.fields = tuple(fields)
+
+
+@lru_cache(maxsize=64)  # one per upstream
+def _hostport(scheme: str, host: str, port: int) -> str:
+    return url.hostport(scheme, host, port)
 
 
 def client_signals(rt: Runtime, facts: Facts, metadata: dict[str, Any]) -> tuple[ClientState, dict[str, str]]:

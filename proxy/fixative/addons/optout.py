@@ -10,6 +10,7 @@ from ..responses import make_text_response
 from .settings import Settings
 
 WATCHED = frozenset({b"content-type", b"tdm-reservation", b"x-robots-tag"})  # what _add_headers reads
+BOTH = tuple((name.encode(), value.encode()) for name, value in optout_headers(None).items())
 
 
 class OptOut:
@@ -53,6 +54,9 @@ def _add_headers(response: http.Response) -> None:
     if kind is None or kind == OTHER:
         if b"tdm-reservation" not in found:
             response.headers.fields += ((b"tdm-reservation", b"1"),)
+        return
+    if not found.keys() - {b"content-type"}:  # the usual case: neither header yet
+        response.headers.fields += BOTH
         return
     robots = _joined(found.get(b"x-robots-tag"))
     if b"tdm-reservation" in found and "noai" in (robots or ""):

@@ -25,7 +25,7 @@ class Pages:
             return
         kind = flow.metadata.get("fixative.kind")
         client = flow.metadata.get("fixative.client")
-        if kind == IMAGE and client and "noai" in response.headers.get("x-robots-tag", "noai"):
+        if kind == IMAGE and client and _says_noai(flow):
             state = rt.clients.peek(client)
             if state is not None:
                 state.optout_seen += 1
@@ -44,3 +44,12 @@ class Pages:
             response.headers.add("Set-Cookie", session.set_cookie_header(value, facts.secure))
             # The images of this page will arrive with the new cookie: their client has seen this page.
             rt.clients.get(f"s:{value.split('.', 1)[0]}", facts.time).pages += 1
+
+
+def _says_noai(flow: http.HTTPFlow) -> bool:
+    """Does the image's answer carry noai? OptOut added it at the headers unless the origin had said so
+    (OptOut's marker is this response until it checks again, after us); else the header decides."""
+    response = flow.response
+    if response is None:
+        return False
+    return flow.metadata.get("fixative.optout") is response or "noai" in response.headers.get("x-robots-tag", "noai")

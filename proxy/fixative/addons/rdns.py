@@ -2,7 +2,7 @@
 
 It looks up only when a loaded rule tests reverse DNS for this User-Agent and could still decide the
 request (Googlebot from outside its published ranges, say), and the cache has no answer; every other
-request costs one cached User-Agent check. The outcome reaches Classify as flow.metadata["fixative.rdns"]
+request costs one cached User-Agent check (on the Facts Classify then takes over). The outcome reaches Classify as flow.metadata["fixative.rdns"]
 (a facts.ReverseDns), so the classifier itself stays free of I/O.
 """
 
@@ -13,9 +13,10 @@ from typing import Any
 
 from mitmproxy import http
 
+from ..facts import ReverseDns as ReverseDnsResult
 from ..network.rdns import RdnsSettings, ReverseDnsVerifier
 from ..runtime import Runtime
-from .classify import facts_from_flow
+from .classify import PREFACTS, request_facts
 from .settings import Settings
 
 METADATA = "fixative.rdns"
@@ -43,25 +44,32 @@ class ReverseDns:
         if flow.response or flow.error or not flow.live:
             return None
         rt = self.settings.runtime_for(flow)
-        if rt is None or not rt.rules.tests_rdns(flow.request.headers.get("user-agent")):
+        if rt is None:
+            return None
+        facts = request_facts(flow, rt)
+        if not rt.rules.tests_rdns(facts.user_agent):
             return None
         verifier = self.verifier_for(rt)
         if verifier is None:
             return None
-        facts = facts_from_flow(flow, rt.trusted)
         domains = rt.classifier.rdns_domains(facts)
         if not domains:  # e.g. already verified by its published ranges
             return None
         cached = verifier.cached(facts.ip, domains)
         if cached is not None:
-            flow.metadata[METADATA] = cached
+            _found(flow, cached)
             return None
         return self._verify(flow, verifier, facts.ip, domains)
 
     @staticmethod
     async def _verify(flow: http.HTTPFlow, verifier: ReverseDnsVerifier, ip: str, domains: frozenset[str]) -> None:
-        flow.metadata[METADATA] = await verifier.verify(ip, domains)
+        _found(flow, await verifier.verify(ip, domains))
 
     async def done(self) -> None:
         for verifier in [*self._retired, *([self.verifier] if self.verifier else [])]:
             await verifier.close()
+
+
+def _found(flow: http.HTTPFlow, result: ReverseDnsResult) -> None:
+    flow.metadata[METADATA] = result
+    flow.metadata.pop(PREFACTS, None)  # read before the lookup: the next addon reads them again, with it

@@ -49,6 +49,6 @@ class Record:
             kind=flow.metadata.get("fixative.kind", facts.kind), verdict=decision.verdict, score=decision.score,
             treatment=flow.metadata.get("fixative.treatment", ORIGINAL),
             applied=bool(flow.metadata.get("fixative.applied")), status=status,
-            reasons=tuple(str(r) for r in decision.reasons),
+            reasons=decision.texts,
             site=rt.site if rt.site is not None else NO_SITE if rt.sites else None,
         ))

@@ -27,7 +27,7 @@ from ..sharing.delta import adopt
 from ..sharing.link import RedisLink
 from ..sharing.redisops import text
 from ..sharing.tracked import SharingClientStore
-from .classify import PREFACTS, facts_from_flow
+from .classify import request_facts
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,7 @@ class Sharing:
         rt = self.settings.runtime_for(flow)
         if rt is None or not isinstance(rt.clients, SharingClientStore):
             return
-        facts = facts_from_flow(flow, rt.trusted)
-        flow.metadata[PREFACTS] = facts  # Classify uses these rather than reading the request again
+        facts = request_facts(flow, rt)  # Classify uses these rather than reading the request again
         key, _ = client_key(facts, rt.secret)
         store = rt.clients
         known = store.peek(key)

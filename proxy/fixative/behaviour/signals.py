@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ..facts import IMAGE, Facts
@@ -73,6 +74,7 @@ def behaviour_signals(facts: Facts, state: ClientState, sitemap: SiteMap | None 
     return found
 
 
+@lru_cache(maxsize=4096)  # a page's images all carry its URL
 def _same_site_path(referer: str, host: str | None) -> str | None:
     try:
         parts = urlsplit(referer)

@@ -45,8 +45,15 @@ class ClientState:
                 self.image_paths.add(path[:256])
 
     def rate(self, now: float, window: float = 10.0) -> int:
-        """Requests in the last `window` seconds (at most RECENT)."""
-        return sum(1 for t in self.times if now - t <= window)
+        """Requests in the last `window` seconds (at most RECENT). The times are in order (noted as they
+        come; sharing/delta.py sorts merged ones): count back from the newest, not over all."""
+        cutoff = now - window
+        count = 0
+        for t in reversed(self.times):
+            if t < cutoff:
+                break
+            count += 1
+        return count
 
 
 class ClientStore:
