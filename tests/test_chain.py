@@ -6,14 +6,13 @@ import asyncio
 import logging
 
 import pytest
-from mitmproxy import exceptions, hooks
-from mitmproxy.proxy.layers.http import HttpRequestHook, HttpResponseHook
-from mitmproxy.test import taddons, tflow
-
 from fixative.addons import make_addons
 from fixative.addons.chain import Chain
 from fixative.addons.classify import Classify
 from fixative.addons.settings import Settings
+from mitmproxy import exceptions, hooks
+from mitmproxy.proxy.layers.http import HttpRequestHook, HttpResponseHook
+from mitmproxy.test import taddons, tflow
 
 
 class Calls:
@@ -82,18 +81,18 @@ async def test_an_async_hook_finishes_before_the_next_member_runs() -> None:
 @pytest.mark.parametrize("broken", [Broken, BrokenLater])
 async def test_one_member_failing_is_logged_and_the_others_still_run(broken: type, caplog: pytest.LogCaptureFixture) -> None:
     log: list[str] = []
-    with taddons.context(Chain([Calls("a", log), broken("x", log), Slow("b", log), Calls("c", log)])) as tctx:
-        with caplog.at_level(logging.ERROR):
-            await trigger(tctx, HttpRequestHook(tflow.tflow()))
+    members = [Calls("a", log), broken("x", log), Slow("b", log), Calls("c", log)]
+    with taddons.context(Chain(members)) as tctx, caplog.at_level(logging.ERROR):
+        await trigger(tctx, HttpRequestHook(tflow.tflow()))
     assert log == ["a.request", "x.request", "b.request", "b.request done", "c.request"]
     assert any("Addon error" in r.getMessage() and f"{broken.__name__}.request" in r.getMessage()
                and "boom" in r.getMessage() for r in caplog.records)
 
 
 def test_an_invalid_option_still_reaches_the_user() -> None:
-    with taddons.context(Chain([StrictOption()])) as tctx:
-        with pytest.raises(exceptions.OptionsError, match="fixative_config: bad"):
-            tctx.master.addons.trigger(hooks.ConfigureHook({"fixative_config"}))
+    with taddons.context(Chain([StrictOption()])) as tctx, \
+            pytest.raises(exceptions.OptionsError, match="fixative_config: bad"):
+        tctx.master.addons.trigger(hooks.ConfigureHook({"fixative_config"}))
 
 
 def test_events_no_member_handles_are_not_offered() -> None:

@@ -15,12 +15,15 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import mitmproxy.addonmanager  # noqa: F401  these imports register their hooks in hooks.all_hooks
-import mitmproxy.proxy.layers  # noqa: F401
-import mitmproxy.proxy.server_hooks  # noqa: F401
+import mitmproxy.addonmanager
+import mitmproxy.proxy.layers
+import mitmproxy.proxy.server_hooks
 from mitmproxy import exceptions, hooks
 
 log = logging.getLogger(__name__)
+
+# Imported for what importing them does: they register their hooks (load, http, tls, ...) in hooks.all_hooks.
+HOOK_MODULES = (mitmproxy.addonmanager, mitmproxy.proxy.layers, mitmproxy.proxy.server_hooks)
 
 # mitmproxy's own control flow: an invalid option must still reach the user who set it.
 PASSED_ON = (exceptions.AddonHalt, exceptions.OptionsError)
@@ -51,7 +54,7 @@ def _dispatcher(event: str, handlers: tuple[Handler, ...]) -> Callable[..., Any]
                 result = handler(*args)
             except PASSED_ON:
                 raise
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001  one member's bug must not stop the others
                 _failed(event, addon, e)
                 continue
             if result is not None and inspect.isawaitable(result):
@@ -68,7 +71,7 @@ async def _finish(event: str, handlers: tuple[Handler, ...], pending: Any, args:
         await pending
     except PASSED_ON:
         raise
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001
         _failed(event, addon, e)
     for addon, handler in handlers[1:]:
         try:
@@ -77,7 +80,7 @@ async def _finish(event: str, handlers: tuple[Handler, ...], pending: Any, args:
                 await result
         except PASSED_ON:
             raise
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001
             _failed(event, addon, e)
 
 
