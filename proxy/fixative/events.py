@@ -68,7 +68,20 @@ class Event(NamedTuple):
         t = sqlite_text
         return (self.ts, t(self.client), t(self.ip), t(self.user_agent), t(self.method), t(self.host),
                 t(self.path), self.kind, self.verdict, self.score, self.treatment, int(self.applied), self.status,
-                json.dumps(list(self.reasons)), t(self.site))
+                _reasons_json(self.reasons), t(self.site))
+
+
+_JSON: dict[tuple[str, ...], str] = {}
+
+
+def _reasons_json(reasons: tuple[str, ...]) -> str:
+    """The reasons as JSON, remembered: a Decision's reasons repeat for every request it is given to."""
+    text = _JSON.get(reasons)
+    if text is None:
+        if len(_JSON) >= 4096:
+            _JSON.clear()
+        text = _JSON[reasons] = json.dumps(list(reasons))
+    return text
 
 
 def sqlite_text(value: str | None) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -44,31 +43,36 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_RuntimeCollector(runtime))
-        # Label children by their values: observe() runs on every response, and .labels() takes a
-        # lock and rebuilds the key each time. Bounded: sites, verdicts, treatments and rules are fixed sets.
-        self._requests: dict[tuple[str, str, str, bool], Any] = {}
-        self._hits: dict[tuple[str, str], Any] = {}
+        # observe() runs on every response: it only adds to plain counts, which reach the Prometheus
+        # counters when they are read (render(), in the same event loop). Bounded: sites, verdicts,
+        # treatments and rules are fixed sets.
+        self._requests: dict[tuple[str, str, str, bool], int] = {}
+        self._hits: dict[tuple[str, str], int] = {}
 
     def observe(
         self, decision: Decision, treatment: str, applied: bool, seconds: float | None, site: str = ""
     ) -> None:
         """Count one decided request of `site` ("" with one site); label values come from fixed sets."""
         key = (site, decision.verdict, treatment, applied)
-        child = self._requests.get(key)
-        if child is None:
-            child = self._requests[key] = self.requests.labels(
-                site, decision.verdict, treatment, "true" if applied else "false")
-        child.inc()
+        self._requests[key] = self._requests.get(key, 0) + 1
         for reason in decision.reasons:
-            hit = self._hits.get((site, reason.name))
-            if hit is None:
-                hit = self._hits[(site, reason.name)] = self.rule_hits.labels(site, reason.name)
-            hit.inc()
+            hit = (site, reason.name)
+            self._hits[hit] = self._hits.get(hit, 0) + 1
         if seconds is not None:
             self.treatment_seconds.labels(treatment).observe(seconds)
 
     def render(self) -> bytes:
+        self.flush()
         return generate_latest(self.registry)
+
+    def flush(self) -> None:
+        """Hand the counts observed since the last read to the Prometheus counters."""
+        requests, self._requests = self._requests, {}
+        hits, self._hits = self._hits, {}
+        for (site, verdict, treatment, applied), n in requests.items():
+            self.requests.labels(site, verdict, treatment, "true" if applied else "false").inc(n)
+        for (site, rule), n in hits.items():
+            self.rule_hits.labels(site, rule).inc(n)
 
 
 class _RuntimeCollector:
