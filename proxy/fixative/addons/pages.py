@@ -9,6 +9,7 @@ from mitmproxy import http
 
 from .. import session
 from ..facts import IMAGE, PAGE, Facts
+from ..rewrites import Rewrites
 from ..traps import inject_trap, trap_link_html
 from .settings import Settings
 
@@ -16,6 +17,7 @@ from .settings import Settings
 class Pages:
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.rewrites = Rewrites()
 
     def response(self, flow: http.HTTPFlow) -> None:
         rt = self.settings.runtime_for(flow)
@@ -32,13 +34,25 @@ class Pages:
         if kind != PAGE or response.status_code != 200 or flow.request.method != "GET" or response.stream:
             return
         path = facts.path.split("?", 1)[0]
-        try:
-            html = response.content or b""
-        except ValueError:  # undecodable Content-Encoding: leave the page alone
-            return
+        link = trap_link_html(rt.trap_prefix, path, rt.secret) if rt.trap_prefix is not None else None
+        encoding = response.headers.get("content-encoding") if link is not None else None
+        known = self.rewrites.get((response.raw_content or b"", encoding, link)) if encoding and link else None
+        if known is not None:  # a compressed page given its link lately: not decoded and compressed again
+            html, raw = known
+            response.raw_content = raw
+            if "transfer-encoding" not in response.headers:  # as mitmproxy's content setter does
+                response.headers["content-length"] = str(len(raw))
+        else:
+            origin_raw = response.raw_content or b""
+            try:
+                html = response.content or b""
+            except ValueError:  # undecodable Content-Encoding: leave the page alone
+                return
+            if link is not None:
+                response.content = inject_trap(html, link)
+                if encoding and response.headers.get("content-encoding") == encoding:
+                    self.rewrites.put((origin_raw, encoding, link), html, response.raw_content or b"")
         rt.sitemap.learn(path, html)
-        if rt.trap_prefix is not None:
-            response.content = inject_trap(html, trap_link_html(rt.trap_prefix, path, rt.secret))
         if rt.config.session_cookie and flow.metadata.get("fixative.session") is not session.CookieState.VALID:
             value = session.issue(rt.secret, facts.user_agent, facts.time)
             response.headers.add("Set-Cookie", session.set_cookie_header(value, facts.secure))
