@@ -11,17 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
-import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from ..background import yield_to_the_proxy
 from .diskcache import DiskCache
 
 log = logging.getLogger(__name__)
-
-RENDER_NICENESS = 10  # added to the process's nice value for render threads
 
 
 class ByteLRU:
@@ -59,16 +56,6 @@ class ByteLRU:
         return len(self._items)
 
 
-def _yield_to_the_proxy() -> None:
-    """Run in each render thread: a lower CPU priority (Linux: per thread), so a burst of renders for
-    scrapers cannot starve the event loop that serves people (bench/soak.py: people's requests stalled
-    for up to 30 s while traced copies rendered, on 2 busy cores)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RENDER_NICENESS)
-    except (OSError, AttributeError):  # not Linux, or not allowed: render at normal priority
-        pass
-
-
 class RenderService:
     """Runs image work in a small thread pool with a deadline and a cache."""
 
@@ -81,7 +68,7 @@ class RenderService:
         self.failures = 0
         self.overloaded = 0
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fixative-image",
-                                        initializer=_yield_to_the_proxy)
+                                        initializer=yield_to_the_proxy)
         self._inflight: dict[tuple, asyncio.Future[bytes | None]] = {}
         self._late: set[tuple] = set()  # renders past their time limit, still running in a worker
         self.disk: DiskCache | None = None
