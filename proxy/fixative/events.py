@@ -21,8 +21,6 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .background import yield_to_the_proxy
-
 log = logging.getLogger(__name__)
 
 SCHEMA = """
@@ -156,7 +154,8 @@ class EventLog:
             self._thread = None
 
     def _run(self) -> None:
-        yield_to_the_proxy()
+        # Not at a lower CPU priority, as the render threads are: this thread holds the interpreter lock
+        # for its Python work, and descheduled while holding it, it would stall the event loop.
         conn = connect(self.path)
         last_prune = 0.0
         try:
