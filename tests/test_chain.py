@@ -79,7 +79,8 @@ async def test_an_async_hook_finishes_before_the_next_member_runs() -> None:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("broken", [Broken, BrokenLater])
-async def test_one_member_failing_is_logged_and_the_others_still_run(broken: type, caplog: pytest.LogCaptureFixture) -> None:
+async def test_one_member_failing_is_logged_and_the_others_still_run(
+        broken: type, caplog: pytest.LogCaptureFixture) -> None:
     log: list[str] = []
     members = [Calls("a", log), broken("x", log), Slow("b", log), Calls("c", log)]
     with taddons.context(Chain(members)) as tctx, caplog.at_level(logging.ERROR):

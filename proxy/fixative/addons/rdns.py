@@ -2,8 +2,9 @@
 
 It looks up only when a loaded rule tests reverse DNS for this User-Agent and could still decide the
 request (Googlebot from outside its published ranges, say), and the cache has no answer; every other
-request costs one cached User-Agent check (on the Facts Classify then takes over). The outcome reaches Classify as flow.metadata["fixative.rdns"]
-(a facts.ReverseDns), so the classifier itself stays free of I/O.
+request costs one cached User-Agent check (on the request's Facts, which Classify then takes over). The
+outcome reaches Classify as flow.metadata["fixative.rdns"] (a facts.ReverseDns), so the classifier itself
+stays free of I/O.
 """
 
 from __future__ import annotations
