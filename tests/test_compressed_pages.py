@@ -13,7 +13,6 @@ import brotli
 import pytest
 import requests
 import zstandard
-
 from fixative.rewrites import Rewrites
 from harness import ProxyProcess, browser_headers, start_fixative
 
@@ -25,7 +24,7 @@ ENCODERS = {"gzip": gzip.compress, "br": brotli.compress, "zstd": zstandard.Zstd
 class CompressingOrigin(BaseHTTPRequestHandler):
     """/page-ENCODING.html: PAGE compressed that way, with its Content-Length."""
 
-    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+    def do_GET(self) -> None:
         encoding = self.path.removeprefix("/page-").removesuffix(".html")
         if encoding not in ENCODERS:
             self.send_error(404)
@@ -43,16 +42,39 @@ class CompressingOrigin(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def trap_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+def compressing_origin() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), CompressingOrigin)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    state: Path = tmp_path_factory.mktemp("compressed")
-    (state / "fixative.yaml").write_text("traps: true\n")
-    proc = start_fixative(f"http://127.0.0.1:{server.server_address[1]}", state / "state",
-                          "--config", str(state / "fixative.yaml"))
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def proxy_with(origin: str, config: str, state: Path) -> ProxyProcess:
+    (state / "fixative.yaml").write_text(config)
+    return start_fixative(origin, state / "state", "--config", str(state / "fixative.yaml"))
+
+
+@pytest.fixture(scope="module")
+def trap_proxy(compressing_origin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    proc = proxy_with(compressing_origin, "traps: true\n", tmp_path_factory.mktemp("compressed"))
     yield proc
     proc.stop()
-    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def plain_proxy(compressing_origin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    proc = proxy_with(compressing_origin, "traps: false\n", tmp_path_factory.mktemp("plain"))
+    yield proc
+    proc.stop()
+
+
+def fetch_raw(proxy: ProxyProcess, encoding: str) -> tuple[requests.Response, bytes]:
+    r = requests.get(f"{proxy.url}/page-{encoding}.html", stream=True, timeout=30,
+                     headers=browser_headers("page", **{"Accept-Encoding": "gzip, deflate, br, zstd"}))
+    raw = r.raw.read(decode_content=False)
+    assert r.status_code == 200 and r.headers["Content-Encoding"] == encoding
+    assert int(r.headers["Content-Length"]) == len(raw)
+    return r, raw
 
 
 def decode(encoding: str, raw: bytes) -> bytes:
@@ -65,14 +87,7 @@ def decode(encoding: str, raw: bytes) -> bytes:
 
 @pytest.mark.parametrize("encoding", sorted(ENCODERS))
 def test_a_compressed_page_gets_its_trap_and_stays_compressed(trap_proxy: ProxyProcess, encoding: str):
-    answers = []
-    for _ in range(3):  # the first is rewritten, the others come from what was remembered
-        r = requests.get(f"{trap_proxy.url}/page-{encoding}.html", stream=True, timeout=30,
-                         headers=browser_headers("page", **{"Accept-Encoding": "gzip, deflate, br, zstd"}))
-        raw = r.raw.read(decode_content=False)
-        assert r.status_code == 200 and r.headers["Content-Encoding"] == encoding
-        assert int(r.headers["Content-Length"]) == len(raw)
-        answers.append(raw)
+    answers = [fetch_raw(trap_proxy, encoding)[1] for _ in range(3)]  # rewritten once, then remembered
     html = decode(encoding, answers[0])
     assert html.count(b'rel="nofollow noindex"') == 1 and html.endswith(b"</body></html>")
     assert html.replace(html[html.index(b"<a href="):html.index(b"</a>") + 4], b"") == PAGE
@@ -88,3 +103,12 @@ def test_rewrites_are_bounded_by_bytes_held():
     assert rewrites.get((bytes([0]) * 1000, "br", b"<a>")) is None
     rewrites.put((b"x" * (2 << 20), "br", b"<a>"), b"", b"")  # larger than a page is held
     assert len(rewrites) == 3
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODERS))
+def test_with_traps_off_a_compressed_page_passes_untouched(plain_proxy: ProxyProcess, encoding: str):
+    """Pages still reads it (the site map), from what it remembered after the first view: the bytes stay
+    the origin's."""
+    for _ in range(3):
+        _, raw = fetch_raw(plain_proxy, encoding)
+        assert decode(encoding, raw) == PAGE

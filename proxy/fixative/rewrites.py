@@ -1,9 +1,10 @@
-"""Rewrites: the last compressed pages given a trap link, by what the origin sent.
+"""Rewrites: the last compressed pages Fixative read, by what the origin sent.
 
-A page the origin compressed has to be decoded, changed and compressed again: for a 36 kB page
-about 0.4 ms with gzip and 7 ms with brotli (mitmproxy's default quality), on every view. The
-result depends only on the origin's bytes, their encoding and the link (one per page path), so
-each distinct page is rewritten once. Bounded by bytes held, oldest first out.
+Pages reads every page (the site map) and, with traps on, adds a link: a page the origin compressed
+has to be decoded, and then compressed again: for a 36 kB page about 0.4 ms with gzip and 7 ms with
+brotli (mitmproxy's default quality), on every view. The result depends only on the origin's bytes,
+their encoding and the link (one per page path; None with traps off), so each distinct page is read
+and rewritten once. Bounded by bytes held, oldest first out.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import OrderedDict
 MAX_BYTES = 32 << 20
 MAX_PAGE = 1 << 20  # larger pages are rewritten every time rather than held
 
-Key = tuple[bytes, str, bytes]  # the origin's raw body, its Content-Encoding, the trap link
+Key = tuple[bytes, str, bytes | None]  # the origin's raw body, its Content-Encoding, the trap link if any
 
 
 class Rewrites:

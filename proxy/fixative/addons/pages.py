@@ -35,23 +35,24 @@ class Pages:
             return
         path = facts.path.split("?", 1)[0]
         link = trap_link_html(rt.trap_prefix, path, rt.secret) if rt.trap_prefix is not None else None
-        encoding = response.headers.get("content-encoding") if link is not None else None
-        known = self.rewrites.get((response.raw_content or b"", encoding, link)) if encoding and link else None
-        if known is not None:  # a compressed page given its link lately: not decoded and compressed again
+        origin_raw = response.raw_content or b""
+        encoding = response.headers.get("content-encoding")
+        known = self.rewrites.get((origin_raw, encoding, link)) if encoding else None
+        if known is not None:  # a compressed page seen lately: not decoded (and compressed) again
             html, raw = known
-            response.raw_content = raw
-            if "transfer-encoding" not in response.headers:  # as mitmproxy's content setter does
-                response.headers["content-length"] = str(len(raw))
+            if link is not None:
+                response.raw_content = raw
+                if "transfer-encoding" not in response.headers:  # as mitmproxy's content setter does
+                    response.headers["content-length"] = str(len(raw))
         else:
-            origin_raw = response.raw_content or b""
             try:
-                html = response.content or b""
+                html = (response.content or b"") if encoding else origin_raw
             except ValueError:  # undecodable Content-Encoding: leave the page alone
                 return
             if link is not None:
                 response.content = inject_trap(html, link)
-                if encoding and response.headers.get("content-encoding") == encoding:
-                    self.rewrites.put((origin_raw, encoding, link), html, response.raw_content or b"")
+            if encoding and response.headers.get("content-encoding") == encoding:
+                self.rewrites.put((origin_raw, encoding, link), html, response.raw_content or b"")
         rt.sitemap.learn(path, html)
         if rt.config.session_cookie and flow.metadata.get("fixative.session") is not session.CookieState.VALID:
             value = session.issue(rt.secret, facts.user_agent, facts.time)
