@@ -395,8 +395,10 @@ class Person:
     def activate(self, locator: Any) -> None:
         locator.scroll_into_view_if_needed()
         self.think(0.2, 0.6)
-        locator.tap() if self.mobile else locator.click()
-        self.page.wait_for_load_state("load")
+        # Wait for the navigation the tap starts, not for the current page's load state: after a tap the old
+        # page can still be "loaded" for a moment, and reading it then fails once the new one replaces it.
+        with self.page.expect_navigation(wait_until="load"):
+            locator.tap() if self.mobile else locator.click()
         self.think()
 
     def back(self) -> None:
