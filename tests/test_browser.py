@@ -49,8 +49,9 @@ def test_person_browsing_the_gallery_sees_every_original(chromium, proxy, site: 
         page.wait_for_load_state("networkidle")
     for work in WORKS[::4]:
         page.goto(proxy.url + work.page_url, wait_until="networkidle")
-        page.click("text=open full size") if page.locator("text=open full size").count() else None
-        page.wait_for_load_state("networkidle")
+        if page.locator("text=open full size").count():
+            with page.expect_navigation(wait_until="networkidle"):  # not the old page's load state
+                page.click("text=open full size")
     context.close()
     expected = {w.thumb_url for w in WORKS} | {w.full_url for w in WORKS[::4]}
     assert expected <= set(images), f"missing: {sorted(expected - set(images))[:5]}"

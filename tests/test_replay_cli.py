@@ -47,8 +47,8 @@ def _browse(url: str) -> str:
         page.mouse.wheel(0, 5000)  # thumbnails below the fold load lazily
         page.wait_for_load_state("networkidle")
         page.goto(url + WORKS[2].page_url, wait_until="networkidle")
-        page.click("text=open full size")
-        page.wait_for_load_state("networkidle")
+        with page.expect_navigation(wait_until="networkidle"):  # not the old page's load state
+            page.click("text=open full size")
         browser.close()
     return ua
 
