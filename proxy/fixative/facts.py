@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cached_property
 from typing import Any
@@ -62,11 +63,7 @@ class Facts:
 
     @cached_property
     def _header_map(self) -> dict[str, str]:
-        merged: dict[str, str] = {}
-        for name, value in self.headers:
-            key = name.lower()
-            merged[key] = f"{merged[key]}, {value}" if key in merged else value
-        return merged
+        return header_map(self.headers)
 
     @cached_property
     def header_names(self) -> tuple[str, ...]:
@@ -88,6 +85,15 @@ class Facts:
 
 
 _DEFAULTS = {f.name: f.default for f in fields(Facts) if f.default is not MISSING}
+
+
+def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """What Facts.header reads: lower-case names, a repeated header's values joined by ', '."""
+    merged: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return merged
 
 
 def facts_with_header_map(header_map: dict[str, str], **values: Any) -> Facts:

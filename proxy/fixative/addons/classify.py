@@ -15,7 +15,7 @@ from ..behaviour.client import observe_client
 from ..behaviour.signals import behaviour_signals, is_direct_image_open, is_orphan_image
 from ..behaviour.store import ClientState
 from ..clientaddr import client_address
-from ..facts import IMAGE, Facts, facts_with_header_map
+from ..facts import IMAGE, Facts, facts_with_header_map, header_map
 from ..ipset import IPSet
 from ..policy import BLOCK, TARPIT
 from ..responses import make_block_response, make_text_response
@@ -62,17 +62,9 @@ def _read_headers(fields: RawFields) -> tuple[tuple[tuple[str, str], ...], dict[
     known = _read.get(fields)
     if known is not None:
         return known
-    headers = []
-    merged: dict[str, str] = {}
-    size = 0
-    for k, v in fields:
-        name, value = k.decode("latin-1"), v.decode("latin-1")
-        headers.append((name, value))
-        size += len(name) + len(value)
-        key = name.lower()
-        merged[key] = f"{merged[key]}, {value}" if key in merged else value
-    known = (tuple(headers), merged)
-    if size <= MAX_READ_SIZE:  # a few kB at most, so the memory stays bounded
+    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in fields)
+    known = (headers, header_map(headers))
+    if sum(len(k) + len(v) for k, v in fields) <= MAX_READ_SIZE:  # a few kB at most, so the memory stays bounded
         if len(_read) >= MAX_READ:
             del _read[next(iter(_read))]  # the oldest
         _read[fields] = known
