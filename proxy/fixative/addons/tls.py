@@ -36,7 +36,7 @@ class TlsFingerprints:
     def client_disconnected(self, client: connection.Client) -> None:
         self.by_client.pop(client.id, None)
 
-    def requestheaders(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> None:  # not requestheaders: one mitmproxy hook fewer a request
         if flow.response or flow.error or not flow.live:
             return
         fingerprint = self.by_client.get(flow.client_conn.id)
