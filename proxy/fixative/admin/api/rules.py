@@ -48,6 +48,8 @@ async def post_packs(request: web.Request) -> web.Response:
     action = body["action"]
     if action not in PACK_ACTIONS:
         fail("action", f"expected one of {', '.join(PACK_ACTIONS)}")
+    if body.get("name") == "":
+        fail("name", "empty: give a pack's name, or leave name out to reload")
     state = request.app[STATE]
     rt = state.runtime()
     disabled = None

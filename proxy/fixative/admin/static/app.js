@@ -6,7 +6,7 @@ const VERDICTS = ["human", "suspect", "scraper"];
 const PROFILES = [["person", "A person"], ["gptbot", "GPTBot"], ["img2dataset", "img2dataset"],
                   ["forged-chrome", "Script posing as Chrome"]];
 const $ = (id) => document.getElementById(id);
-const state = { range: 86400, site: "", sites: [], instance: "", stats: null, lastId: null, streamAbort: null, previewUrls: [] };
+const state = { range: 86400, site: "", sites: [], instance: "", stats: null, lastId: null, seen: [], streamAbort: null, previewUrls: [] };
 // The chosen site's name as a query parameter ("-": requests for Hosts no site has), or nothing for all sites.
 // With `shared:`, the instance whose event log is read (nothing: this one's).
 const siteQuery = () => (state.site ? `&site=${encodeURIComponent(state.site)}` : "") +
@@ -137,6 +137,7 @@ async function refreshStats() {
   const s = await json(`/api/stats?since=${until - state.range}&until=${until}&buckets=${buckets}${siteQuery()}`);
   state.stats = s;
   for (const v of VERDICTS) $(`count-${v}`).textContent = fmt.format(s.verdicts[v]);
+  state.seen.forEach(countEvent);  // what the feed showed after these were counted
   const altered = s.treatments.filter((t) => t.applied && t.treatment !== "original").reduce((a, t) => a + t.count, 0);
   $("count-altered").textContent = fmt.format(altered);
   drawChart(s);
@@ -219,7 +220,16 @@ function niceMax(n) {
 
 // ---- live feed (Server-Sent Events read through fetch, so the token stays in a header) ----------
 
-function addToFeed(e, live = true) {
+// The tiles are /api/stats's counts plus the events after its last_id, each counted once, whichever comes
+// first: the stats, the recent events the feed opens with, or the live stream.
+function countEvent(e) {
+  if (!state.stats || e.id <= state.stats.last_id || !(e.verdict in state.stats.verdicts)) return;
+  state.stats.last_id = e.id;
+  state.stats.verdicts[e.verdict] += 1;
+  $(`count-${e.verdict}`).textContent = fmt.format(state.stats.verdicts[e.verdict]);
+}
+
+function addToFeed(e) {
   const feed = $("feed");
   $("feed-empty").hidden = true;
   const time = new Date(e.ts * 1000).toLocaleTimeString();
@@ -230,10 +240,9 @@ function addToFeed(e, live = true) {
     el("span", { class: "why", title: e.reasons.join("\n"), text: e.reasons.length ? reasonText(e.reasons[0]) : "no rule matched" }));
   feed.prepend(item);
   while (feed.children.length > 80) feed.lastChild.remove();
-  if (live && state.stats) {
-    state.stats.verdicts[e.verdict] += 1;
-    $(`count-${e.verdict}`).textContent = fmt.format(state.stats.verdicts[e.verdict]);
-  }
+  state.seen.push(e);
+  if (state.seen.length > 200) state.seen.shift();
+  countEvent(e);
 }
 
 function stopStream() {
@@ -249,8 +258,9 @@ async function startStream() {
   if (state.lastId === null) {  // the stream and this page are of the chosen site only (server-side)
     $("feed").replaceChildren();
     $("feed-empty").hidden = false;
+    state.seen = [];  // before the await: stats of the newly chosen site may arrive meanwhile
     const recent = await json(`/api/events?limit=25${siteQuery()}`);
-    recent.events.reverse().forEach((e) => addToFeed(e, false));
+    recent.events.reverse().forEach(addToFeed);
     state.lastId = recent.events.length ? recent.events[recent.events.length - 1].id : 0;
   }
   while (!abort.signal.aborted) {
