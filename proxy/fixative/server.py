@@ -16,6 +16,7 @@ from mitmproxy.tools.dump import DumpMaster
 from .addons import make_addons
 from .addons.certrenewal import CertRenewal
 from .addons.settings import Settings
+from .hooktable import HookTable
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
         confdir=str(runtime.config.state_dir / "mitmproxy"),
     )
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+    HookTable.install(master.addons)  # each event's handlers found once, not on every event (hooktable.py)
     # keep_host_header: so Fixative sees the client's Host; Classify gives the origin its own name.
     # Bodies Fixative must read (images to alter, pages) are buffered up to images.max_bytes; anything
     # larger streams. Originals for people stream regardless (Treat sets flow.response.stream).
