@@ -59,7 +59,9 @@ NAV_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,
 IMG_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 SCRAPER_UA = "curl/8.7.1"
 CASES = ("page", "image", "scraper")
-CONFIGS = {"page": ("bare", "fixative"), "image": ("bare", "fixative"), "scraper": ("fixative",)}
+# "table": bare mitmdump plus the hook table `fixative run` installs (hooktable_only.py), so Fixative's
+# own cost shows apart from what the table saves.
+CONFIGS = {"page": ("bare", "table", "fixative"), "image": ("bare", "table", "fixative"), "scraper": ("fixative",)}
 LABELS = {"page": "page /gallery/1.html", "image": "image (Chrome <img>)", "scraper": "scraper image (curl)"}
 # Runs `fixative` with cProfile switched on only while a window is measured: the load generator
 # sends PROFILE_ON at its start and PROFILE_OFF at its end (which also writes the stats so far).
@@ -465,10 +467,12 @@ def start_all(args: argparse.Namespace, workdir: Path, site: Path, procs: list[P
     wait_for(origin, None, origin_port)
     upstream = f"http://{HOST}:{origin_port}"
 
-    ports = {"bare": free_port(), "fixative": free_port()}
+    ports = {"bare": free_port(), "table": free_port(), "fixative": free_port()}
     bare_cmd = [str(VENV_BIN / "mitmdump"), "--mode", f"reverse:{upstream}", "--listen-host", HOST,
                 "--listen-port", str(ports["bare"]), "-q", "--set", "stream_large_bodies=2m",
                 "--set", "connection_strategy=lazy"]
+    table_cmd = [*bare_cmd, "-s", str(BENCH_DIR / "hooktable_only.py")]
+    table_cmd[table_cmd.index(str(ports["bare"]))] = str(ports["table"])
     fix_cmd = [str(VENV_BIN / "fixative"), "run", "--upstream", upstream,
                "--listen", f"{HOST}:{ports['fixative']}", "--state-dir", str(workdir / "fixative-state")]
     help_text = subprocess.run(fix_cmd[:2] + ["--help"], capture_output=True, text=True).stdout
@@ -477,9 +481,11 @@ def start_all(args: argparse.Namespace, workdir: Path, site: Path, procs: list[P
     if args.profile_fixative:
         fix_cmd = [sys.executable, "-c", PROFILE_WRAPPER, str(Path(args.profile_fixative).resolve()),
                    args.profile_clock, *fix_cmd[1:]]
-    proxies = {"bare": start("mitmdump", bare_cmd, workdir), "fixative": start("fixative", fix_cmd, workdir)}
+    proxies = {"bare": start("mitmdump", bare_cmd, workdir), "table": start("mitmdump+table", table_cmd, workdir),
+               "fixative": start("fixative", fix_cmd, workdir)}
     procs.extend(proxies.values())
     wait_for(proxies["bare"], None, ports["bare"])
+    wait_for(proxies["table"], None, ports["table"])
     wait_for(proxies["fixative"], "protecting", ports["fixative"])
     return origin, proxies, ports
 
@@ -547,14 +553,14 @@ def run_benchmark(args: argparse.Namespace, workdir: Path, procs: list[Proc]) ->
             first = case_headers(case, authority, work.page_url, cookies[0])
             expect[config, case] = check_and_expect(config, port, case, paths[case], first, originals[case])
     have = sum(c is not None for c in cookies)
-    print(f"bare mitmproxy :{ports['bare']}, fixative :{ports['fixative']}; "
+    print(f"bare mitmproxy :{ports['bare']}, with the hook table :{ports['table']}, fixative :{ports['fixative']}; "
           f"{args.visitors} browsers ({have} with a session cookie) in {time.monotonic() - t_cookies:.1f} s; "
           "answers checked (originals for Chrome, a JPEG decoy for curl)", flush=True)
 
     ctx = multiprocessing.get_context("spawn")
     runs: list[Run] = []
     for rnd in range(1, args.rounds + 1):
-        order = ["bare", "fixative"] if rnd % 2 else ["fixative", "bare"]  # each goes first in turn
+        order = ["bare", "table", "fixative"] if rnd % 2 else ["fixative", "table", "bare"]  # first in turn
         for case in CASES:
             for config in (c for c in order if c in CONFIGS[case]):
                 pids = {"proxy": proxies[config].popen.pid, "origin": origin.popen.pid}
@@ -610,10 +616,13 @@ def summarise(runs: list[Run]) -> dict[str, Any]:
     for case in ("page", "image"):
         rounds, noisy = usable(case, case)
         bare, fix = pick(case, "bare", rounds), pick(case, "fixative", rounds)
-        rb, rf = mean([r.rps for r in bare]), mean([r.rps for r in fix])
+        table = pick(case, "table", rounds)
+        rb, rf, rt = mean([r.rps for r in bare]), mean([r.rps for r in fix]), mean([r.rps for r in table])
         cb, cf = mean([r.proxy_cpu_us for r in bare]), mean([r.proxy_cpu_us for r in fix])
+        ct = mean([r.proxy_cpu_us for r in table])
         summary[case] = {"bare_rps": rb, "fixative_rps": rf, "ratio": rf / rb if rb else 0.0,
                          "bare_cpu_us": cb, "fixative_cpu_us": cf, "cpu_ratio": cb / cf if cf else 0.0,
+                         "table_rps": rt, "table_cpu_us": ct, "ratio_to_table": rf / rt if rt else 0.0,
                          "rounds": sorted(rounds), "noisy": noisy}
     rounds, noisy = usable("scraper", "image")
     scraper, human = pick("scraper", "fixative", rounds), pick("image", "fixative", rounds)
@@ -682,7 +691,8 @@ def print_table(runs: list[Run], summary: dict[str, Any], memory: dict[str, floa
     print(f"other programs used at most {busiest.cpu_pct.get('other', 0.0):.0f}% of a core during a kept run "
           f"(run {busiest.order}); the load generator at most "
           f"{max(r.cpu_pct.get('loadgen', 0.0) for r in runs):.0f}%")
-    print(f"proxy resident memory at the end: bare {memory['bare']:.0f} MB, fixative {memory['fixative']:.0f} MB")
+    print(f"proxy resident memory at the end: bare {memory['bare']:.0f} MB, with the hook table "
+          f"{memory['table']:.0f} MB, fixative {memory['fixative']:.0f} MB")
     if events:
         parts = [f"{e['client']} {e['kind']}: {e['verdict']}/{e['treatment']} x{e['count']}" for e in events[:6]]
         print("fixative's event log: " + "; ".join(parts))
@@ -690,6 +700,9 @@ def print_table(runs: list[Run], summary: dict[str, Any], memory: dict[str, floa
     print(f"human path fixative/bare (target >= {TARGET_RATIO:.2f}): page {summary['page']['ratio']:.2f}, "
           f"image {summary['image']['ratio']:.2f} -> {verdict}  (by proxy CPU per response: page "
           f"{summary['page']['cpu_ratio']:.2f}, image {summary['image']['cpu_ratio']:.2f})")
+    own = ", ".join(f"{c} {summary[c]['ratio_to_table']:.2f} ({summary[c]['table_rps']:.1f} req/s, "
+                    f"{summary[c]['table_cpu_us']:.0f} us/req)" for c in ("page", "image"))
+    print(f"fixative / mitmproxy with the same hook table (Fixative's own addons alone): {own}")
     if summary["page"]["noisy"] or summary["image"]["noisy"]:
         print("  noisy: other programs were busy in every round of a human case; rerun on a quiet machine")
 

@@ -59,7 +59,7 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
     HookTable.install(master.addons)  # each event's handlers found once, not on every event (hooktable.py)
     # keep_host_header: so Fixative sees the client's Host; Classify gives the origin its own name.
     # Bodies Fixative must read (images to alter, pages) are buffered up to images.max_bytes; anything
-    # larger streams. Originals for people stream regardless (Treat sets flow.response.stream).
+    # larger streams. People's originals stream too, except images up to 2 MiB (Treat sets flow.response.stream).
     master.options.update(stream_large_bodies=str(max(runtime.config.max_image_bytes, 2 << 20)),
                           connection_strategy="lazy", termlog_verbosity="warn", keep_host_header=True)
     renewal = [CertRenewal(*sources, runtime.config.state_dir)] if certificate and sources else []
