@@ -28,7 +28,7 @@ Entry = tuple[Any, Callable[..., Any] | None]
 
 
 class HookTable(addonmanager.AddonManager):
-    _listed_chain: list[Any] | None = None  # the chain the table was made for
+    _listed_chain: object = None  # the chain (list) the table was made for
     _listed_length = 0
     _table: dict[str, tuple[Entry, ...]]
 
@@ -58,10 +58,10 @@ class HookTable(addonmanager.AddonManager):
                 addonmanager.logger.error(f"Addon error: {e}", exc_info=(type(e), e, tb))
 
     def _handlers(self, name: str) -> tuple[Entry, ...]:
-        chain = self.chain
-        if chain is not self._listed_chain or len(chain) != self._listed_length:
+        chain, length = self.chain, len(self.chain)
+        if chain is not self._listed_chain or length != self._listed_length:
             # add() appends to the list, remove() and clear() replace it: either way, list again
-            self._listed_chain, self._listed_length, self._table = chain, len(chain), {}
+            self._listed_chain, self._listed_length, self._table = chain, length, {}
         found = self._table.get(name)
         if found is None:
             found = self._table[name] = tuple(entries(chain, name))
