@@ -9,7 +9,10 @@ import logging
 import types
 
 import pytest
+from fixative.config import load_config
 from fixative.hooktable import HookTable
+from fixative.runtime import build_runtime
+from fixative.server import make_master
 from mitmproxy import addonmanager, exceptions
 from mitmproxy.hooks import RunningHook
 from mitmproxy.proxy.layers.http import HttpRequestHook, HttpResponseHook
@@ -160,3 +163,21 @@ async def test_install_refuses_a_manager_it_does_not_know() -> None:
         tctx.master.addons.__class__ = Other
         with pytest.raises(TypeError, match="Other"):
             HookTable.install(tctx.master.addons)
+
+
+@pytest.mark.asyncio
+async def test_fixative_run_builds_its_master_with_the_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What `fixative run` starts (server.make_master): the table is mitmproxy's manager, and an event
+    reaches Fixative's addons through it (a request gets its decision)."""
+    runtime = build_runtime(load_config(None, state_dir=tmp_path, upstream="http://127.0.0.1:9"))
+    try:
+        master = make_master(runtime, "http://127.0.0.1:9", "127.0.0.1", 0, lambda addrs: "up")
+        assert type(master.addons) is HookTable
+        assert master.addons.get("fixative") is not None
+        flow = tflow.tflow()
+        flow.request.headers["User-Agent"] = "curl/8.7.1"
+        await master.addons.handle_lifecycle(HttpRequestHook(flow))
+        decision = flow.metadata.get("fixative.decision")
+        assert decision is not None and decision.verdict == "scraper"
+    finally:
+        runtime.close()

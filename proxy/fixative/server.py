@@ -47,6 +47,27 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
     it (mitmproxy's reverse mode detects the hello); plain HTTP on the same port still works. With
     `sources` (the --cert and --key files), a renewed pair is taken up while running.
     """
+    master = make_master(runtime, upstream, host, port, announce, admin, certificate, sources)
+    # mitmproxy's terminal log shows our warnings while it runs: the CLI's own handler would print each twice.
+    root = logging.getLogger()
+    own = [h for h in root.handlers if not isinstance(h, MitmLogHandler)]
+    for handler in own:
+        root.removeHandler(handler)
+    try:
+        await master.run()
+    finally:
+        runtime.close()
+        for handler in own:
+            root.addHandler(handler)
+    if master.should_exit.is_set() and not proxyserver_listening(master):
+        print("fixative: the proxy could not start (see the error above); "
+              "is another program using that port? Choose another with --listen.", file=sys.stderr)
+
+
+def make_master(runtime: Runtime, upstream: str, host: str, port: int,
+                announce: Callable[[list[tuple[str, int]]], str], admin: str | None = None,
+                certificate: Path | None = None, sources: tuple[Path, Path] | None = None) -> DumpMaster:
+    """mitmproxy's master with Fixative's addons and options, not yet running (in a running event loop)."""
     opts = Options(
         mode=[f"reverse:{upstream}"],
         listen_host=host,
@@ -68,20 +89,7 @@ async def serve_proxy(runtime: Runtime, upstream: str, host: str, port: int,
         master.options.update(certs=[f"*={certificate}"])
     if admin is not None and "fixative_admin" in master.options:
         master.options.update(fixative_admin=admin)
-    # mitmproxy's terminal log shows our warnings while it runs: the CLI's own handler would print each twice.
-    root = logging.getLogger()
-    own = [h for h in root.handlers if not isinstance(h, MitmLogHandler)]
-    for handler in own:
-        root.removeHandler(handler)
-    try:
-        await master.run()
-    finally:
-        runtime.close()
-        for handler in own:
-            root.addHandler(handler)
-    if master.should_exit.is_set() and not proxyserver_listening(master):
-        print("fixative: the proxy could not start (see the error above); "
-              "is another program using that port? Choose another with --listen.", file=sys.stderr)
+    return master
 
 
 def proxyserver_listening(master: DumpMaster) -> bool:
