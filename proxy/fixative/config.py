@@ -275,7 +275,9 @@ def _decoy(path: Path, value: Any, line: int, problems: list[str]) -> dict[str, 
     if not isinstance(value, dict):
         bad(None, f"expected a mapping, got {value!r}")
         return {}
-    default, per_verdict, out = "generated", [], {}
+    default = "generated"
+    per_verdict: list[Any] = []
+    out: dict[str, Any] = {}
     for sub, v in value.items():
         try:
             if sub not in DECOY_KEYS:

@@ -132,7 +132,7 @@ class Treat:
             size = size or ""
             if not size.isdigit() or int(size) > min(rt.config.max_image_bytes, _buffer_limit()):
                 flow.metadata["fixative.treatment"] = BLOCK  # cannot buffer it: never stream the original
-                refuse_at_headers(flow.response)
+                refuse_at_headers(response)
 
     def response(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
         if flow.response is None:

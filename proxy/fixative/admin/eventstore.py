@@ -80,7 +80,8 @@ def page(
 
 def after(path: Path, last_id: int, limit: int = 200, site: str | None = None) -> list[dict[str, Any]]:
     """Events newer than last_id, oldest first (for the live stream); of one site, with `sites:`."""
-    sql, args = "SELECT * FROM events WHERE id > ?", [last_id]
+    args: list[Any] = [last_id]
+    sql = "SELECT * FROM events WHERE id > ?"
     if site is not None:
         sql, args = sql + " AND site = ?", [*args, site]
     with reader(path) as conn:
@@ -114,7 +115,8 @@ def stats(
     (of one site, with `sites:`); last_id: the newest event in the log when they were counted."""
     span = max(until - since, 1.0)
     step = span / buckets
-    where, args = "ts >= ? AND ts < ?", (since, until)
+    args: tuple[Any, ...] = (since, until)
+    where = "ts >= ? AND ts < ?"
     if site is not None:
         where, args = where + " AND site = ?", (*args, site)
     with reader(path) as conn:

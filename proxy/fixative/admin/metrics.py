@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -143,7 +144,7 @@ class _RuntimeCollector:
                             {name: len(site.rules.rules) for name, site in sites})
 
 
-def _shared(link: dict[str, object]) -> Iterator[Metric]:
+def _shared(link: dict[str, Any]) -> Iterator[Metric]:
     """With `shared:`: is Redis answering, and what waits or was lost while it was not."""
     yield _gauge("fixative_shared_state_up", "1 while Redis answers, 0 while this instance judges on local state",
                  1.0 if link["up"] else 0.0)

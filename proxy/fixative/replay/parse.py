@@ -158,6 +158,8 @@ def _parse_plain(line: str) -> LogLine | None:
     """The common case (no escapes) by splitting at quotes, five times faster than the regular
     expression; None for anything irregular, which then goes the regular expression's way."""
     parts = line.split('"')
+    referer: str | None
+    agent: str | None
     if len(parts) >= 7 and parts[4] == " ":
         referer, agent = parts[3], parts[5]
     elif len(parts) == 3:
@@ -223,7 +225,8 @@ def parse_json(line: str) -> LogLine:
         raise BadLine(NOT_A_LOG_LINE) from None
     if not isinstance(obj, dict):
         raise BadLine(NOT_A_LOG_LINE)
-    nested = obj.get("request") if isinstance(obj.get("request"), dict) else {}
+    request = obj.get("request")
+    nested: dict[str, Any] = request if isinstance(request, dict) else {}
     ip = _first(obj, ("ip", "remote_addr", "client_ip", "clientip", "remote_ip")) \
         or _first(nested, ("client_ip", "remote_ip"))
     when = _first(obj, ("time", "timestamp", "ts", "msec", "time_iso8601", "time_local", "@timestamp"))
@@ -263,7 +266,8 @@ class LogFile:
         self.size = path.stat().st_size
         self.compressed = self.raw.read(2) == GZIP_MAGIC
         self.raw.seek(0)
-        stream: IO[bytes] = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.compressed else self.raw
+        stream: IO[bytes] = (gzip.GzipFile(fileobj=self.raw, mode="rb")  # type: ignore[assignment]
+                             if self.compressed else self.raw)  # GzipFile is a binary stream: typeshed disagrees
         self.text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
         self.truncated = False
 

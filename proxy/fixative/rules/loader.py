@@ -140,7 +140,11 @@ def _compile_match(item: LineDict, problem: Any) -> tuple[Any, Any, list[str], l
     if not isinstance(match, LineDict) or not match:
         problem("match", f"expected a mapping of matchers: {', '.join(MATCHERS)}")
         return None, None, [], [], []
-    ua_tests, other_tests, signals, agents, rdns = [], [], [], [], []
+    ua_tests: list[Any] = []
+    other_tests: list[Any] = []
+    signals: list[str] = []
+    agents: list[str] = []
+    rdns: list[Any] = []
     for key, value in match.items():
         kind = MATCHERS.get(key)
         if kind is None:

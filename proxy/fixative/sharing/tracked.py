@@ -39,7 +39,7 @@ class DeltaLog:
 
     def take(self, n: int) -> list[tuple[str, ClientDelta]]:
         """Up to n deltas, oldest first, removed from the log (put them back if the write fails)."""
-        out = []
+        out: list[tuple[str, ClientDelta]] = []
         while self.pending and len(out) < n:
             out.append(self.pending.popitem(last=False))
         self.in_flight.update(out)

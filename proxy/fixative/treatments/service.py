@@ -14,6 +14,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from ..background import yield_to_the_proxy
 from .diskcache import DiskCache
@@ -132,9 +133,10 @@ class RenderService:
 
         future = loop.run_in_executor(self._pool, timed)
         waiting = asyncio.ensure_future(started.wait())
+        either: set[asyncio.Future[Any]] = {future, waiting}
         try:
             try:
-                await asyncio.wait({future, waiting}, timeout=self.time_limit, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(either, timeout=self.time_limit, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 waiting.cancel()
             if not future.done() and not started.is_set() and future.cancel():
